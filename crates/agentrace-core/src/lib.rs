@@ -1,1 +1,12 @@
-//! placeholder
+//! agentrace's domain: what a trace and a span are, how pieces of them merge,
+//! and how text that databases cannot hold is escaped. Every protocol adapter
+//! converts into these types; every store persists them. No I/O lives here.
+
+pub mod ids;
+pub mod merge;
+pub mod model;
+pub mod text;
+pub mod time;
+
+pub use ids::{IdError, SpanId, TraceId};
+pub use model::{SpanPiece, SpanType, Status, StoredSpan, StoredTrace, TokenUsage, TracePiece};
