@@ -1,1 +1,6 @@
-//! placeholder
+//! The PostgreSQL backend: agentrace's production store, with the `agent`
+//! schema users query with plain SQL.
+
+pub mod store;
+
+pub use store::PostgresStore;

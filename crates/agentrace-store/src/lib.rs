@@ -1,1 +1,263 @@
-//! placeholder
+//! The storage contract every agentrace backend fulfils.
+//!
+//! Protocol adapters and the ingest pipeline only ever see
+//! `Arc<dyn TraceStore>`; which database sits behind it is decided once, in
+//! the binary. The rules a backend must keep are written on the trait and
+//! checked by the shared [`conformance`] suite, which every backend runs.
+
+use std::collections::HashMap;
+
+use agentrace_core::merge::{fold_span, fold_trace, merge_span, merge_trace};
+use agentrace_core::{SpanId, SpanPiece, StoredSpan, StoredTrace, TraceId, TracePiece};
+use async_trait::async_trait;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+/// What went wrong in a store, in terms callers can act on. Backends turn
+/// their driver errors into these at their boundary; no driver type leaks.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or refused the connection; retrying
+    /// later may succeed.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The database is busy (lock timeout, serialization failure); retry.
+    #[error("store busy: {0}")]
+    Busy(String),
+    /// The data broke a constraint the adapters should have caught.
+    #[error("rejected by the store: {0}")]
+    Rejected(String),
+    /// Anything else: a bug or a broken database.
+    #[error("store failure: {0}")]
+    Internal(String),
+}
+
+impl StoreError {
+    /// Whether the same write may succeed if sent again later.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_) | StoreError::Busy(_))
+    }
+}
+
+/// Pieces of traces and spans to write in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct WriteBatch {
+    pub traces: Vec<TracePiece>,
+    pub spans: Vec<SpanPiece>,
+}
+
+impl WriteBatch {
+    pub fn is_empty(&self) -> bool {
+        self.traces.is_empty() && self.spans.is_empty()
+    }
+
+    pub fn extend(&mut self, other: WriteBatch) {
+        self.traces.extend(other.traces);
+        self.spans.extend(other.spans);
+    }
+}
+
+/// A trace with all its spans, ordered by start time (then span id).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TraceDetail {
+    pub trace: StoredTrace,
+    pub spans: Vec<StoredSpan>,
+}
+
+/// A stored trace: explicit fields, and the data its row otherwise derives from spans.
+///
+/// # Contract
+/// - **Idempotent.** Writes are keyed by `trace_id` for traces and by
+///   `(trace_id, span_id)` for spans. Writing the same piece twice leaves the
+///   stored state as after the first write.
+/// - **Merge.** A piece is folded into what is stored with
+///   [`agentrace_core::merge`]'s rules: real values beat absent ones and
+///   placeholders, an ended piece beats a started one, metadata merges by key.
+///   The final state does not depend on the arrival order of pieces from
+///   different stages.
+/// - **Any order.** A span may arrive before its parent and before its
+///   trace: a trace row is created with provisional defaults
+///   (`session_id = trace_id`, `project = 'default'`, `status = 'running'`)
+///   and completed when the trace's own data arrives.
+/// - **Derived fields.** Trace fields a client never sent are derived from
+///   the trace's spans after every write: start = earliest span start;
+///   end = latest span end once the root span has ended; status, error,
+///   name, input and output from the root span (the earliest span without a
+///   parent). Token and cost totals are computed from model_call and
+///   embedding spans only (the `agent.trace_stats` view).
+/// - **Durable.** `Ok` means the whole batch is committed and will survive a
+///   crash. `Err` means nothing of the batch was written.
+/// - **Unknown ids.** Reads of an unknown trace or span return `Ok(None)`.
+#[async_trait]
+pub trait TraceStore: Send + Sync + 'static {
+    /// A short name for logs and metrics ("postgres", "sqlite").
+    fn backend_name(&self) -> &'static str;
+
+    /// Writes a batch in one transaction (see the contract above).
+    async fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
+
+    /// A trace with its spans, or `None` when the trace is unknown.
+    async fn trace(&self, trace_id: &TraceId) -> Result<Option<TraceDetail>, StoreError>;
+
+    /// One span, or `None` when unknown.
+    async fn span(&self, trace_id: &TraceId, span_id: &SpanId) -> Result<Option<StoredSpan>, StoreError>;
+
+    /// Number of spans stored, over all traces.
+    async fn count_spans(&self) -> Result<u64, StoreError>;
+
+    /// Succeeds when the database answers a trivial query.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// A batch with the pieces of each item folded together, ready for a
+/// backend to merge with what it has stored. Shared by every backend so
+/// that only the SQL differs between them.
+#[derive(Debug, Default)]
+pub struct FoldedBatch {
+    pub traces: HashMap<TraceId, TracePiece>,
+    pub spans: HashMap<(TraceId, SpanId), SpanPiece>,
+    /// Every trace the batch touches (directly or through a span), sorted so
+    /// that concurrent writers lock rows in the same order.
+    pub touched_traces: Vec<TraceId>,
+}
+
+impl FoldedBatch {
+    pub fn fold(batch: WriteBatch) -> Self {
+        let mut trace_pieces: HashMap<TraceId, Vec<TracePiece>> = HashMap::new();
+        for piece in batch.traces {
+            trace_pieces.entry(piece.trace_id.clone()).or_default().push(piece);
+        }
+        let mut span_pieces: HashMap<(TraceId, SpanId), Vec<SpanPiece>> = HashMap::new();
+        for piece in batch.spans {
+            span_pieces.entry((piece.trace_id.clone(), piece.span_id.clone())).or_default().push(piece);
+        }
+        let traces: HashMap<_, _> =
+            trace_pieces.into_iter().filter_map(|(id, pieces)| Some((id, fold_trace(pieces)?))).collect();
+        let spans: HashMap<_, _> =
+            span_pieces.into_iter().filter_map(|(key, pieces)| Some((key, fold_span(pieces)?))).collect();
+        let mut touched_traces: Vec<TraceId> =
+            traces.keys().cloned().chain(spans.keys().map(|(trace_id, _)| trace_id.clone())).collect();
+        touched_traces.sort();
+        touched_traces.dedup();
+        FoldedBatch { traces, spans, touched_traces }
+    }
+
+    /// Merges the folded spans into the stored ones (`existing` holds the
+    /// stored state of those keys that exist).
+    pub fn merged_spans(&self, mut existing: HashMap<(TraceId, SpanId), SpanPiece>) -> Vec<SpanPiece> {
+        let mut merged: Vec<SpanPiece> = self
+            .spans
+            .iter()
+            .map(|(key, incoming)| match existing.remove(key) {
+                Some(stored) => merge_span(stored, incoming.clone()),
+                None => incoming.clone(),
+            })
+            .collect();
+        merged.sort_by(|a, b| (&a.trace_id, &a.span_id).cmp(&(&b.trace_id, &b.span_id)));
+        merged
+    }
+
+    /// Merges the folded traces into the stored explicit fields; touched
+    /// traces without a piece of their own come back as empty pieces so the
+    /// backend creates their rows.
+    pub fn merged_traces(&self, mut existing: HashMap<TraceId, TracePiece>) -> Vec<TracePiece> {
+        self.touched_traces
+            .iter()
+            .map(|trace_id| {
+                let stored = existing.remove(trace_id);
+                match (stored, self.traces.get(trace_id)) {
+                    (Some(stored), Some(incoming)) => merge_trace(stored, incoming.clone()),
+                    (Some(stored), None) => stored,
+                    (None, Some(incoming)) => incoming.clone(),
+                    (None, None) => TracePiece::new(trace_id.clone()),
+                }
+            })
+            .collect()
+    }
+}
+
+/// What a trace row derives from its spans, read by a backend after the
+/// batch's spans are written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpanAggregates {
+    pub earliest_start: Option<agentrace_core::time::Timestamp>,
+    pub latest_end: Option<agentrace_core::time::Timestamp>,
+    /// The earliest-starting span without a parent.
+    pub root: Option<SpanPiece>,
+}
+
+/// A full `agent.traces` row: the client's explicit fields, and derived
+/// values for the rest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceRow {
+    pub trace: StoredTrace,
+    pub sent_fields: i32,
+}
+
+impl TraceRow {
+    /// Combines what clients sent about a trace with what its spans say.
+    pub fn derive(explicit: &TracePiece, spans: &SpanAggregates) -> TraceRow {
+        use agentrace_core::Status;
+        let root = spans.root.as_ref();
+        let root_has_ended = root.is_some_and(SpanPiece::has_ended);
+        let start_time = explicit.start_time.or(spans.earliest_start);
+        let end_time = explicit.end_time.or_else(|| {
+            root_has_ended.then(|| spans.latest_end.max(root.and_then(|root| root.end_time))).flatten()
+        });
+        let (status, error) = if explicit.status.is_some() || explicit.error.is_some() {
+            let status = explicit.status.unwrap_or(if explicit.error.is_some() { Status::Error } else { Status::Running });
+            (status, explicit.error.clone())
+        } else {
+            let status = root.and_then(|root| root.status).unwrap_or(Status::Running);
+            (status, root.and_then(|root| root.error.clone()))
+        };
+        let duration_ms = match (start_time, end_time) {
+            (Some(start), Some(end)) => Some(agentrace_core::time::duration_ms(start, end)),
+            _ => None,
+        };
+        TraceRow {
+            trace: StoredTrace {
+                trace_id: explicit.trace_id.clone(),
+                session_id: explicit.session_id.clone().unwrap_or_else(|| explicit.trace_id.to_string()),
+                user_id: explicit.user_id.clone(),
+                project: explicit.project.clone().unwrap_or_else(|| DEFAULT_PROJECT.to_owned()),
+                name: explicit.name.clone().or_else(|| root.and_then(|root| root.name.clone())),
+                start_time,
+                end_time,
+                duration_ms,
+                input: explicit.input.clone().or_else(|| root.and_then(|root| root.input.clone())),
+                output: explicit.output.clone().or_else(|| root.and_then(|root| root.output.clone())),
+                status,
+                error,
+                metadata: explicit.metadata.clone(),
+                tags: explicit.tags.clone(),
+            },
+            sent_fields: explicit.sent_fields(),
+        }
+    }
+
+    /// The explicit fields of a stored row, as a piece to merge into.
+    pub fn explicit_piece(trace: StoredTrace, sent_fields: i32) -> TracePiece {
+        use agentrace_core::model::sent;
+        let keep = |bit: i32| sent_fields & bit != 0;
+        TracePiece {
+            session_id: keep(sent::SESSION_ID).then_some(trace.session_id),
+            user_id: trace.user_id.filter(|_| keep(sent::USER_ID)),
+            project: keep(sent::PROJECT).then_some(trace.project),
+            name: trace.name.filter(|_| keep(sent::NAME)),
+            start_time: trace.start_time.filter(|_| keep(sent::START_TIME)),
+            end_time: trace.end_time.filter(|_| keep(sent::END_TIME)),
+            input: trace.input.filter(|_| keep(sent::INPUT)),
+            output: trace.output.filter(|_| keep(sent::OUTPUT)),
+            status: keep(sent::STATUS).then_some(trace.status),
+            error: trace.error.filter(|_| keep(sent::STATUS)),
+            metadata: trace.metadata,
+            tags: trace.tags,
+            trace_id: trace.trace_id,
+        }
+    }
+}
+
+/// The project of a trace that names none.
+pub const DEFAULT_PROJECT: &str = "default";

@@ -1,0 +1,6 @@
+SELECT DISTINCT ON (trace_id)
+       trace_id, span_id, parent_span_id, span_type, name, start_time, end_time, duration_ms,
+       input, output, model, provider, tokens_used, cost_usd::float8, status, error, metadata, events
+FROM agent.spans
+WHERE trace_id = ANY($1::text[]) AND parent_span_id IS NULL
+ORDER BY trace_id, start_time NULLS LAST, span_id COLLATE "C"

@@ -1,0 +1,457 @@
+//! `PostgresStore`: the production backend.
+//!
+//! Each batch is one transaction made of a fixed number of set-based
+//! statements (arrays bound through `unnest`), whatever the batch size: the
+//! cost of a commit is paid once for thousands of spans. Merging needs the
+//! stored state, so each write reads it first; a transaction-scoped advisory
+//! lock serialises writers, including those of other agentrace processes
+//! sharing the database, so no merge is computed from a stale read.
+
+use std::collections::HashMap;
+
+use agentrace_core::time::Timestamp;
+use agentrace_core::{
+    SpanId, SpanPiece, SpanType, Status, StoredSpan, StoredTrace, TokenUsage, TraceId,
+};
+use agentrace_store::{
+    FoldedBatch, SpanAggregates, StoreError, TraceDetail, TraceRow, TraceStore, WriteBatch,
+};
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use serde_json::{Map, Value};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{NoTls, Row};
+
+/// Key of the advisory lock held by each write transaction ("agentrace" in ASCII, truncated).
+const WRITER_LOCK_KEY: i64 = 0x6167_656e_7472_6163;
+
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` with a pool of `max_connections`; does not migrate.
+    pub async fn connect(url: &str, max_connections: usize) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|error| StoreError::Unavailable(format!("invalid database URL: {error}")))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(max_connections)
+            .build()
+            .map_err(|error| StoreError::Internal(error.to_string()))?;
+        let store = PostgresStore { pool };
+        store.ping().await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(|error| match error {
+            deadpool_postgres::PoolError::Backend(error) => store_error(error),
+            other => StoreError::Unavailable(other.to_string()),
+        })
+    }
+}
+
+/// Turns a driver error into what it means for the caller.
+pub(crate) fn store_error(error: tokio_postgres::Error) -> StoreError {
+    let Some(code) = error.code() else {
+        return StoreError::Unavailable(error.to_string());
+    };
+    let message = error
+        .as_db_error()
+        .map_or_else(|| error.to_string(), |db| db.message().to_owned());
+    let class = &code.code()[..2];
+    if *code == SqlState::T_R_SERIALIZATION_FAILURE
+        || *code == SqlState::T_R_DEADLOCK_DETECTED
+        || *code == SqlState::LOCK_NOT_AVAILABLE
+        || *code == SqlState::QUERY_CANCELED
+    {
+        StoreError::Busy(message)
+    } else if class == "08" || class == "53" || class == "57" {
+        StoreError::Unavailable(message)
+    } else if class == "23" || class == "22" {
+        StoreError::Rejected(message)
+    } else {
+        StoreError::Internal(format!("{message} (SQLSTATE {})", code.code()))
+    }
+}
+
+fn span_from_row(row: &Row) -> Result<StoredSpan, StoreError> {
+    let invalid = |error: agentrace_core::IdError| {
+        StoreError::Internal(format!("stored id is invalid: {error}"))
+    };
+    let mut span = SpanPiece::new(
+        TraceId::parse(row.get::<_, String>(0)).map_err(invalid)?,
+        SpanId::parse(row.get::<_, String>(1)).map_err(invalid)?,
+    );
+    span.parent_span_id = row
+        .get::<_, Option<String>>(2)
+        .and_then(|parent| SpanId::parse(parent).ok());
+    span.span_type = row.get::<_, String>(3).parse::<SpanType>().ok();
+    span.name = Some(row.get::<_, String>(4)).filter(|name| !name.is_empty());
+    span.start_time = row.get(5);
+    span.end_time = row.get(6);
+    let duration_ms: Option<i64> = row.get(7);
+    span.input = row.get(8);
+    span.output = row.get(9);
+    span.model = row.get(10);
+    span.provider = row.get(11);
+    span.tokens = row
+        .get::<_, Option<Value>>(12)
+        .and_then(|tokens| serde_json::from_value::<TokenUsage>(tokens).ok());
+    span.cost_usd = row.get(13);
+    span.status = row.get::<_, String>(14).parse::<Status>().ok();
+    span.error = row.get(15);
+    span.metadata = object(row.get(16));
+    span.events = match row.get::<_, Value>(17) {
+        Value::Array(events) => events,
+        _ => Vec::new(),
+    };
+    Ok(StoredSpan { span, duration_ms })
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+fn trace_from_row(row: &Row) -> Result<(StoredTrace, i32), StoreError> {
+    let trace_id = TraceId::parse(row.get::<_, String>(0))
+        .map_err(|error| StoreError::Internal(format!("stored trace id is invalid: {error}")))?;
+    let trace = StoredTrace {
+        trace_id,
+        session_id: row.get(1),
+        user_id: row.get(2),
+        project: row.get(3),
+        name: row.get(4),
+        start_time: row.get(5),
+        end_time: row.get(6),
+        duration_ms: row.get(7),
+        input: row.get(8),
+        output: row.get(9),
+        status: row
+            .get::<_, String>(10)
+            .parse::<Status>()
+            .unwrap_or(Status::Running),
+        error: row.get(11),
+        metadata: object(row.get(12)),
+        tags: row.get(13),
+    };
+    Ok((trace, row.get(14)))
+}
+
+fn json_text(value: &Option<Value>) -> Option<String> {
+    value.as_ref().map(Value::to_string)
+}
+
+/// The spans of a batch as one array per column, for `unnest`.
+#[derive(Default)]
+struct SpanColumns {
+    trace_id: Vec<String>,
+    span_id: Vec<String>,
+    parent_span_id: Vec<Option<String>>,
+    span_type: Vec<&'static str>,
+    name: Vec<String>,
+    start_time: Vec<Option<Timestamp>>,
+    end_time: Vec<Option<Timestamp>>,
+    duration_ms: Vec<Option<i64>>,
+    input: Vec<Option<String>>,
+    output: Vec<Option<String>>,
+    model: Vec<Option<String>>,
+    provider: Vec<Option<String>>,
+    tokens_used: Vec<Option<String>>,
+    cost_usd: Vec<Option<f64>>,
+    status: Vec<&'static str>,
+    error: Vec<Option<String>>,
+    metadata: Vec<String>,
+    events: Vec<String>,
+}
+
+impl SpanColumns {
+    fn push(&mut self, span: SpanPiece) {
+        self.duration_ms.push(span.duration_ms());
+        self.trace_id.push(span.trace_id.into_string());
+        self.span_id.push(span.span_id.into_string());
+        self.parent_span_id
+            .push(span.parent_span_id.map(SpanId::into_string));
+        self.span_type
+            .push(span.span_type.unwrap_or(SpanType::Custom).as_str());
+        self.name.push(span.name.unwrap_or_default());
+        self.start_time.push(span.start_time);
+        self.end_time.push(span.end_time);
+        self.input.push(json_text(&span.input));
+        self.output.push(json_text(&span.output));
+        self.model.push(span.model);
+        self.provider.push(span.provider);
+        self.tokens_used.push(
+            span.tokens
+                .and_then(|tokens| serde_json::to_string(&tokens).ok()),
+        );
+        self.cost_usd.push(span.cost_usd);
+        self.status
+            .push(span.status.unwrap_or(Status::Running).as_str());
+        self.error.push(span.error);
+        self.metadata.push(Value::Object(span.metadata).to_string());
+        self.events.push(Value::Array(span.events).to_string());
+    }
+}
+
+/// The trace rows of a batch as one array per column, for `unnest`.
+#[derive(Default)]
+struct TraceColumns {
+    trace_id: Vec<String>,
+    session_id: Vec<String>,
+    user_id: Vec<Option<String>>,
+    project: Vec<String>,
+    name: Vec<Option<String>>,
+    start_time: Vec<Option<Timestamp>>,
+    end_time: Vec<Option<Timestamp>>,
+    duration_ms: Vec<Option<i64>>,
+    input: Vec<Option<String>>,
+    output: Vec<Option<String>>,
+    status: Vec<&'static str>,
+    error: Vec<Option<String>>,
+    metadata: Vec<String>,
+    tags: Vec<String>,
+    sent_fields: Vec<i32>,
+}
+
+impl TraceColumns {
+    fn push(&mut self, row: TraceRow) {
+        let TraceRow { trace, sent_fields } = row;
+        self.trace_id.push(trace.trace_id.into_string());
+        self.session_id.push(trace.session_id);
+        self.user_id.push(trace.user_id);
+        self.project.push(trace.project);
+        self.name.push(trace.name);
+        self.start_time.push(trace.start_time);
+        self.end_time.push(trace.end_time);
+        self.duration_ms.push(trace.duration_ms);
+        self.input.push(json_text(&trace.input));
+        self.output.push(json_text(&trace.output));
+        self.status.push(trace.status.as_str());
+        self.error.push(trace.error);
+        self.metadata
+            .push(Value::Object(trace.metadata).to_string());
+        self.tags
+            .push(serde_json::to_string(&trace.tags).unwrap_or_else(|_| "[]".into()));
+        self.sent_fields.push(sent_fields);
+    }
+}
+
+async fn write_batch(
+    transaction: &tokio_postgres::Transaction<'_>,
+    folded: FoldedBatch,
+) -> Result<(), StoreError> {
+    transaction
+        .execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK_KEY])
+        .await
+        .map_err(store_error)?;
+
+    let touched: Vec<&str> = folded.touched_traces.iter().map(TraceId::as_str).collect();
+    transaction
+        .execute(include_str!("queries/ensure_traces.sql"), &[&touched])
+        .await
+        .map_err(store_error)?;
+
+    let (wanted_traces, wanted_spans): (Vec<&str>, Vec<&str>) = folded
+        .spans
+        .keys()
+        .map(|(trace_id, span_id)| (trace_id.as_str(), span_id.as_str()))
+        .unzip();
+    let mut existing_spans = HashMap::new();
+    for row in transaction
+        .query(
+            include_str!("queries/select_spans_by_key.sql"),
+            &[&wanted_traces, &wanted_spans],
+        )
+        .await
+        .map_err(store_error)?
+    {
+        let stored = span_from_row(&row)?.span;
+        existing_spans.insert((stored.trace_id.clone(), stored.span_id.clone()), stored);
+    }
+    let mut existing_traces = HashMap::new();
+    for row in transaction
+        .query(include_str!("queries/select_traces.sql"), &[&touched])
+        .await
+        .map_err(store_error)?
+    {
+        let (trace, sent_fields) = trace_from_row(&row)?;
+        existing_traces.insert(
+            trace.trace_id.clone(),
+            TraceRow::explicit_piece(trace, sent_fields),
+        );
+    }
+
+    let mut spans = SpanColumns::default();
+    for span in folded.merged_spans(existing_spans) {
+        spans.push(span);
+    }
+    transaction
+        .execute(
+            include_str!("queries/upsert_spans.sql"),
+            &[
+                &spans.trace_id,
+                &spans.span_id,
+                &spans.parent_span_id,
+                &spans.span_type,
+                &spans.name,
+                &spans.start_time,
+                &spans.end_time,
+                &spans.duration_ms,
+                &spans.input,
+                &spans.output,
+                &spans.model,
+                &spans.provider,
+                &spans.tokens_used,
+                &spans.cost_usd,
+                &spans.status,
+                &spans.error,
+                &spans.metadata,
+                &spans.events,
+            ],
+        )
+        .await
+        .map_err(store_error)?;
+
+    let mut aggregates: HashMap<String, SpanAggregates> = HashMap::new();
+    for row in transaction
+        .query(include_str!("queries/span_extents.sql"), &[&touched])
+        .await
+        .map_err(store_error)?
+    {
+        let entry = aggregates.entry(row.get(0)).or_default();
+        entry.earliest_start = row.get(1);
+        entry.latest_end = row.get(2);
+    }
+    for row in transaction
+        .query(include_str!("queries/root_spans.sql"), &[&touched])
+        .await
+        .map_err(store_error)?
+    {
+        let root = span_from_row(&row)?.span;
+        let trace_id = root.trace_id.to_string();
+        aggregates.entry(trace_id).or_default().root = Some(root);
+    }
+    let mut traces = TraceColumns::default();
+    for explicit in folded.merged_traces(existing_traces) {
+        let derived = aggregates
+            .remove(explicit.trace_id.as_str())
+            .unwrap_or_default();
+        traces.push(TraceRow::derive(&explicit, &derived));
+    }
+    transaction
+        .execute(
+            include_str!("queries/update_traces.sql"),
+            &[
+                &traces.trace_id,
+                &traces.session_id,
+                &traces.user_id,
+                &traces.project,
+                &traces.name,
+                &traces.start_time,
+                &traces.end_time,
+                &traces.duration_ms,
+                &traces.input,
+                &traces.output,
+                &traces.status,
+                &traces.error,
+                &traces.metadata,
+                &traces.tags,
+                &traces.sent_fields,
+            ],
+        )
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+#[async_trait]
+impl TraceStore for PostgresStore {
+    fn backend_name(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let folded = FoldedBatch::fold(batch);
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(store_error)?;
+        write_batch(&transaction, folded).await?;
+        transaction.commit().await.map_err(store_error)
+    }
+
+    async fn trace(&self, trace_id: &TraceId) -> Result<Option<TraceDetail>, StoreError> {
+        let client = self.client().await?;
+        let ids = [trace_id.as_str()];
+        let Some(row) = client
+            .query_opt(
+                include_str!("queries/select_traces.sql"),
+                &[&ids.as_slice()],
+            )
+            .await
+            .map_err(store_error)?
+        else {
+            return Ok(None);
+        };
+        let (trace, _) = trace_from_row(&row)?;
+        let spans = client
+            .query(
+                include_str!("queries/trace_spans.sql"),
+                &[&trace_id.as_str()],
+            )
+            .await
+            .map_err(store_error)?
+            .iter()
+            .map(span_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(TraceDetail { trace, spans }))
+    }
+
+    async fn span(
+        &self,
+        trace_id: &TraceId,
+        span_id: &SpanId,
+    ) -> Result<Option<StoredSpan>, StoreError> {
+        let client = self.client().await?;
+        let (traces, spans) = ([trace_id.as_str()], [span_id.as_str()]);
+        let row = client
+            .query_opt(
+                include_str!("queries/select_spans_by_key.sql"),
+                &[&traces.as_slice(), &spans.as_slice()],
+            )
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(span_from_row).transpose()
+    }
+
+    async fn count_spans(&self) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one("SELECT count(*) FROM agent.spans", &[])
+            .await
+            .map_err(store_error)?;
+        Ok(row.get::<_, i64>(0).max(0) as u64)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute("SELECT 1", &[])
+            .await
+            .map_err(store_error)
+            .map(drop)
+    }
+}
