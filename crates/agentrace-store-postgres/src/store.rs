@@ -14,7 +14,8 @@ use agentrace_core::{
     SpanId, SpanPiece, SpanType, Status, StoredSpan, StoredTrace, TokenUsage, TraceId,
 };
 use agentrace_store::{
-    FoldedBatch, SpanAggregates, StoreError, TraceDetail, TraceRow, TraceStore, WriteBatch,
+    FoldedBatch, SpanAggregates, StoreError, TraceDetail, TraceRow, TraceStats, TraceStore,
+    WriteBatch,
 };
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -435,6 +436,28 @@ impl TraceStore for PostgresStore {
             .await
             .map_err(store_error)?;
         row.as_ref().map(span_from_row).transpose()
+    }
+
+    async fn trace_stats(&self, trace_id: &TraceId) -> Result<Option<TraceStats>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                include_str!("queries/trace_stats.sql"),
+                &[&trace_id.as_str()],
+            )
+            .await
+            .map_err(store_error)?;
+        Ok(row.map(|row| TraceStats {
+            total_spans: row.get(0),
+            model_calls: row.get(1),
+            tool_calls: row.get(2),
+            mcp_calls: row.get(3),
+            error_spans: row.get(4),
+            prompt_tokens: row.get(5),
+            completion_tokens: row.get(6),
+            total_tokens: row.get(7),
+            cost_usd: row.get(8),
+        }))
     }
 
     async fn count_spans(&self) -> Result<u64, StoreError> {

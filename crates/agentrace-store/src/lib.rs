@@ -65,6 +65,21 @@ pub struct TraceDetail {
     pub spans: Vec<StoredSpan>,
 }
 
+/// Per-trace statistics. Token and cost totals count model_call and
+/// embedding spans only.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TraceStats {
+    pub total_spans: i64,
+    pub model_calls: i64,
+    pub tool_calls: i64,
+    pub mcp_calls: i64,
+    pub error_spans: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub total_tokens: i64,
+    pub cost_usd: Option<f64>,
+}
+
 /// A stored trace: explicit fields, and the data its row otherwise derives from spans.
 ///
 /// # Contract
@@ -101,7 +116,14 @@ pub trait TraceStore: Send + Sync + 'static {
     async fn trace(&self, trace_id: &TraceId) -> Result<Option<TraceDetail>, StoreError>;
 
     /// One span, or `None` when unknown.
-    async fn span(&self, trace_id: &TraceId, span_id: &SpanId) -> Result<Option<StoredSpan>, StoreError>;
+    async fn span(
+        &self,
+        trace_id: &TraceId,
+        span_id: &SpanId,
+    ) -> Result<Option<StoredSpan>, StoreError>;
+
+    /// A trace's statistics (the `agent.trace_stats` view), or `None` when unknown.
+    async fn trace_stats(&self, trace_id: &TraceId) -> Result<Option<TraceStats>, StoreError>;
 
     /// Number of spans stored, over all traces.
     async fn count_spans(&self) -> Result<u64, StoreError>;
@@ -126,26 +148,46 @@ impl FoldedBatch {
     pub fn fold(batch: WriteBatch) -> Self {
         let mut trace_pieces: HashMap<TraceId, Vec<TracePiece>> = HashMap::new();
         for piece in batch.traces {
-            trace_pieces.entry(piece.trace_id.clone()).or_default().push(piece);
+            trace_pieces
+                .entry(piece.trace_id.clone())
+                .or_default()
+                .push(piece);
         }
         let mut span_pieces: HashMap<(TraceId, SpanId), Vec<SpanPiece>> = HashMap::new();
         for piece in batch.spans {
-            span_pieces.entry((piece.trace_id.clone(), piece.span_id.clone())).or_default().push(piece);
+            span_pieces
+                .entry((piece.trace_id.clone(), piece.span_id.clone()))
+                .or_default()
+                .push(piece);
         }
-        let traces: HashMap<_, _> =
-            trace_pieces.into_iter().filter_map(|(id, pieces)| Some((id, fold_trace(pieces)?))).collect();
-        let spans: HashMap<_, _> =
-            span_pieces.into_iter().filter_map(|(key, pieces)| Some((key, fold_span(pieces)?))).collect();
-        let mut touched_traces: Vec<TraceId> =
-            traces.keys().cloned().chain(spans.keys().map(|(trace_id, _)| trace_id.clone())).collect();
+        let traces: HashMap<_, _> = trace_pieces
+            .into_iter()
+            .filter_map(|(id, pieces)| Some((id, fold_trace(pieces)?)))
+            .collect();
+        let spans: HashMap<_, _> = span_pieces
+            .into_iter()
+            .filter_map(|(key, pieces)| Some((key, fold_span(pieces)?)))
+            .collect();
+        let mut touched_traces: Vec<TraceId> = traces
+            .keys()
+            .cloned()
+            .chain(spans.keys().map(|(trace_id, _)| trace_id.clone()))
+            .collect();
         touched_traces.sort();
         touched_traces.dedup();
-        FoldedBatch { traces, spans, touched_traces }
+        FoldedBatch {
+            traces,
+            spans,
+            touched_traces,
+        }
     }
 
     /// Merges the folded spans into the stored ones (`existing` holds the
     /// stored state of those keys that exist).
-    pub fn merged_spans(&self, mut existing: HashMap<(TraceId, SpanId), SpanPiece>) -> Vec<SpanPiece> {
+    pub fn merged_spans(
+        &self,
+        mut existing: HashMap<(TraceId, SpanId), SpanPiece>,
+    ) -> Vec<SpanPiece> {
         let mut merged: Vec<SpanPiece> = self
             .spans
             .iter()
@@ -203,10 +245,16 @@ impl TraceRow {
         let root_has_ended = root.is_some_and(SpanPiece::has_ended);
         let start_time = explicit.start_time.or(spans.earliest_start);
         let end_time = explicit.end_time.or_else(|| {
-            root_has_ended.then(|| spans.latest_end.max(root.and_then(|root| root.end_time))).flatten()
+            root_has_ended
+                .then(|| spans.latest_end.max(root.and_then(|root| root.end_time)))
+                .flatten()
         });
         let (status, error) = if explicit.status.is_some() || explicit.error.is_some() {
-            let status = explicit.status.unwrap_or(if explicit.error.is_some() { Status::Error } else { Status::Running });
+            let status = explicit.status.unwrap_or(if explicit.error.is_some() {
+                Status::Error
+            } else {
+                Status::Running
+            });
             (status, explicit.error.clone())
         } else {
             let status = root.and_then(|root| root.status).unwrap_or(Status::Running);
@@ -219,15 +267,30 @@ impl TraceRow {
         TraceRow {
             trace: StoredTrace {
                 trace_id: explicit.trace_id.clone(),
-                session_id: explicit.session_id.clone().unwrap_or_else(|| explicit.trace_id.to_string()),
+                session_id: explicit
+                    .session_id
+                    .clone()
+                    .unwrap_or_else(|| explicit.trace_id.to_string()),
                 user_id: explicit.user_id.clone(),
-                project: explicit.project.clone().unwrap_or_else(|| DEFAULT_PROJECT.to_owned()),
-                name: explicit.name.clone().or_else(|| root.and_then(|root| root.name.clone())),
+                project: explicit
+                    .project
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_PROJECT.to_owned()),
+                name: explicit
+                    .name
+                    .clone()
+                    .or_else(|| root.and_then(|root| root.name.clone())),
                 start_time,
                 end_time,
                 duration_ms,
-                input: explicit.input.clone().or_else(|| root.and_then(|root| root.input.clone())),
-                output: explicit.output.clone().or_else(|| root.and_then(|root| root.output.clone())),
+                input: explicit
+                    .input
+                    .clone()
+                    .or_else(|| root.and_then(|root| root.input.clone())),
+                output: explicit
+                    .output
+                    .clone()
+                    .or_else(|| root.and_then(|root| root.output.clone())),
                 status,
                 error,
                 metadata: explicit.metadata.clone(),

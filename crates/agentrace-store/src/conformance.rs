@@ -1,0 +1,576 @@
+//! The conformance suite: the storage contract as executable checks.
+//!
+//! Every backend runs all of it by adding one line to its tests:
+//! `agentrace_store::conformance_tests!(make_store);` where `make_store` is
+//! an async fn returning `(Arc<dyn TraceStore>, impl Send)` for a brand-new,
+//! empty database (the second value keeps that database alive). A backend
+//! that cannot meet a rule must opt out explicitly, with its reason, rather
+//! than drop the test.
+
+use std::sync::Arc;
+
+use agentrace_core::text::{escape_bytes, unescape};
+use agentrace_core::time::{parse_rfc3339, Timestamp};
+use agentrace_core::{SpanId, SpanPiece, SpanType, Status, TokenUsage, TraceId, TracePiece};
+use serde_json::{json, Value};
+
+use crate::{TraceStore, WriteBatch};
+
+/// Generates one `#[tokio::test]` per conformance check for a backend.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make_store:path) => {
+        $crate::conformance_tests!(@tests $make_store;
+            span_pieces_merge_in_either_order,
+            duplicate_delivery_changes_nothing,
+            children_may_arrive_before_parents,
+            spans_may_arrive_before_their_trace,
+            trace_fields_are_derived_from_spans,
+            explicit_trace_fields_beat_derived_ones,
+            token_totals_skip_agent_aggregates,
+            nul_and_invalid_utf8_round_trip_escaped,
+            emoji_and_cjk_round_trip,
+            one_megabyte_input_round_trips,
+            ten_thousand_span_trace,
+            thousand_level_deep_trace,
+            unknown_ids_read_as_none,
+            concurrent_writers_lose_nothing,
+        );
+    };
+    (@tests $make_store:path; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let (store, _guard) = $make_store().await;
+                $crate::conformance::$check(store).await;
+            }
+        )*
+    };
+}
+
+fn trace_id(raw: &str) -> TraceId {
+    TraceId::parse(raw).expect("valid trace id")
+}
+
+fn span_id(raw: &str) -> SpanId {
+    SpanId::parse(raw).expect("valid span id")
+}
+
+fn at(seconds: u32) -> Timestamp {
+    parse_rfc3339(&format!("2026-03-01T10:00:{seconds:02}.250000Z")).expect("valid time")
+}
+
+fn span(
+    trace: &str,
+    id: &str,
+    parent: Option<&str>,
+    kind: SpanType,
+    start: u32,
+    end: u32,
+) -> SpanPiece {
+    let mut piece = SpanPiece::new(trace_id(trace), span_id(id));
+    piece.parent_span_id = parent.map(span_id);
+    piece.span_type = Some(kind);
+    piece.name = Some(format!("{kind}-{id}"));
+    piece.start_time = Some(at(start));
+    piece.end_time = Some(at(end));
+    piece.status = Some(Status::Success);
+    piece
+}
+
+fn spans_only(spans: Vec<SpanPiece>) -> WriteBatch {
+    WriteBatch {
+        traces: Vec::new(),
+        spans,
+    }
+}
+
+fn started_piece() -> SpanPiece {
+    let mut piece = SpanPiece::new(trace_id("t-merge"), span_id("root"));
+    piece.span_type = Some(SpanType::Node);
+    piece.name = Some("ReasonNode".into());
+    piece.start_time = Some(at(1));
+    piece.status = Some(Status::Running);
+    piece.input = Some(json!({"question": "weather in Paris?"}));
+    piece.output = Some(json!({}));
+    piece
+        .metadata
+        .insert("langgraph_node".into(), json!("ReasonNode"));
+    piece.metadata.insert("attempt".into(), json!(1));
+    piece
+}
+
+fn ended_piece() -> SpanPiece {
+    let mut piece = SpanPiece::new(trace_id("t-merge"), span_id("root"));
+    piece.end_time = Some(at(5));
+    piece.status = Some(Status::Success);
+    piece.input = Some(Value::Null);
+    piece.output = Some(json!({"answer": "sunny"}));
+    piece.tokens = Some(TokenUsage {
+        prompt: Some(10),
+        completion: Some(5),
+        ..TokenUsage::default()
+    });
+    piece.metadata.insert("attempt".into(), json!(2));
+    piece.metadata.insert("finish_reason".into(), json!("stop"));
+    piece
+}
+
+async fn stored_span(store: &dyn TraceStore, trace: &str, id: &str) -> SpanPiece {
+    store
+        .span(&trace_id(trace), &span_id(id))
+        .await
+        .expect("span read")
+        .expect("span stored")
+        .span
+}
+
+pub async fn span_pieces_merge_in_either_order(store: Arc<dyn TraceStore>) {
+    store
+        .write(spans_only(vec![started_piece()]))
+        .await
+        .unwrap();
+    store.write(spans_only(vec![ended_piece()])).await.unwrap();
+    let start_then_end = stored_span(&*store, "t-merge", "root").await;
+
+    let mut reversed = ended_piece();
+    reversed.trace_id = trace_id("t-merge-reversed");
+    let mut started = started_piece();
+    started.trace_id = trace_id("t-merge-reversed");
+    store.write(spans_only(vec![reversed])).await.unwrap();
+    store.write(spans_only(vec![started])).await.unwrap();
+    let mut end_then_start = stored_span(&*store, "t-merge-reversed", "root").await;
+    end_then_start.trace_id = trace_id("t-merge");
+
+    assert_eq!(start_then_end, end_then_start);
+    assert_eq!(
+        start_then_end.input,
+        Some(json!({"question": "weather in Paris?"}))
+    );
+    assert_eq!(start_then_end.output, Some(json!({"answer": "sunny"})));
+    assert_eq!(start_then_end.status, Some(Status::Success));
+    assert_eq!(start_then_end.start_time, Some(at(1)));
+    assert_eq!(start_then_end.end_time, Some(at(5)));
+    assert_eq!(
+        Value::Object(start_then_end.metadata.clone()),
+        json!({"langgraph_node": "ReasonNode", "attempt": 2, "finish_reason": "stop"})
+    );
+    let stored = store
+        .span(&trace_id("t-merge"), &span_id("root"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.duration_ms, Some(4000));
+}
+
+pub async fn duplicate_delivery_changes_nothing(store: Arc<dyn TraceStore>) {
+    let batch = spans_only(vec![started_piece(), ended_piece()]);
+    store.write(batch.clone()).await.unwrap();
+    let first = store.trace(&trace_id("t-merge")).await.unwrap().unwrap();
+    store.write(batch.clone()).await.unwrap();
+    store.write(spans_only(vec![ended_piece()])).await.unwrap();
+    let again = store.trace(&trace_id("t-merge")).await.unwrap().unwrap();
+    assert_eq!(first, again);
+    assert_eq!(again.spans.len(), 1);
+    assert_eq!(store.count_spans().await.unwrap(), 1);
+}
+
+pub async fn children_may_arrive_before_parents(store: Arc<dyn TraceStore>) {
+    let child = span(
+        "t-order",
+        "child",
+        Some("parent"),
+        SpanType::ModelCall,
+        2,
+        3,
+    );
+    let parent = span("t-order", "parent", None, SpanType::Node, 1, 4);
+    store.write(spans_only(vec![child])).await.unwrap();
+    let before = store.trace(&trace_id("t-order")).await.unwrap().unwrap();
+    assert_eq!(before.spans.len(), 1);
+    assert_eq!(
+        before.trace.status,
+        Status::Running,
+        "no root yet, so the trace is still running"
+    );
+    store.write(spans_only(vec![parent])).await.unwrap();
+    let after = store.trace(&trace_id("t-order")).await.unwrap().unwrap();
+    let ids: Vec<&str> = after
+        .spans
+        .iter()
+        .map(|stored| stored.span.span_id.as_str())
+        .collect();
+    assert_eq!(ids, ["parent", "child"]);
+    assert_eq!(after.spans[1].span.parent_span_id, Some(span_id("parent")));
+    assert_eq!(after.trace.status, Status::Success);
+    assert_eq!(after.trace.name.as_deref(), Some("node-parent"));
+}
+
+pub async fn spans_may_arrive_before_their_trace(store: Arc<dyn TraceStore>) {
+    store
+        .write(spans_only(vec![span(
+            "t-late",
+            "root",
+            None,
+            SpanType::Agent,
+            1,
+            9,
+        )]))
+        .await
+        .unwrap();
+    let provisional = store
+        .trace(&trace_id("t-late"))
+        .await
+        .unwrap()
+        .unwrap()
+        .trace;
+    assert_eq!(
+        provisional.session_id, "t-late",
+        "a trace without a session is its own session"
+    );
+    assert_eq!(provisional.project, "default");
+    let mut trace = TracePiece::new(trace_id("t-late"));
+    trace.session_id = Some("session-1".into());
+    trace.user_id = Some("user-7".into());
+    trace.project = Some("travel-agent".into());
+    trace.tags = vec!["beta".into()];
+    trace.metadata.insert("region".into(), json!("eu"));
+    store
+        .write(WriteBatch {
+            traces: vec![trace],
+            spans: Vec::new(),
+        })
+        .await
+        .unwrap();
+    let completed = store
+        .trace(&trace_id("t-late"))
+        .await
+        .unwrap()
+        .unwrap()
+        .trace;
+    assert_eq!(completed.session_id, "session-1");
+    assert_eq!(completed.user_id.as_deref(), Some("user-7"));
+    assert_eq!(completed.project, "travel-agent");
+    assert_eq!(completed.tags, vec!["beta".to_string()]);
+    assert_eq!(completed.metadata.get("region"), Some(&json!("eu")));
+    assert_eq!(
+        completed.start_time,
+        Some(at(1)),
+        "still derived from the span"
+    );
+}
+
+pub async fn trace_fields_are_derived_from_spans(store: Arc<dyn TraceStore>) {
+    let mut root = span("t-derive", "root", None, SpanType::Agent, 2, 9);
+    root.input = Some(json!({"messages": [{"role": "user", "content": "book a flight"}]}));
+    root.output = Some(json!({"answer": "booked"}));
+    root.status = Some(Status::Error);
+    root.error = Some("payment declined".into());
+    let early_child = span("t-derive", "early", Some("root"), SpanType::ToolCall, 1, 3);
+    let late_child = span("t-derive", "late", Some("root"), SpanType::ModelCall, 4, 12);
+    store
+        .write(spans_only(vec![late_child, early_child]))
+        .await
+        .unwrap();
+    let before_root = store
+        .trace(&trace_id("t-derive"))
+        .await
+        .unwrap()
+        .unwrap()
+        .trace;
+    assert_eq!(before_root.status, Status::Running);
+    assert_eq!(
+        before_root.end_time, None,
+        "end stays open while the root is missing"
+    );
+    store.write(spans_only(vec![root])).await.unwrap();
+    let trace = store
+        .trace(&trace_id("t-derive"))
+        .await
+        .unwrap()
+        .unwrap()
+        .trace;
+    assert_eq!(trace.start_time, Some(at(1)));
+    assert_eq!(trace.end_time, Some(at(12)));
+    assert_eq!(trace.duration_ms, Some(11_000));
+    assert_eq!(trace.status, Status::Error);
+    assert_eq!(trace.error.as_deref(), Some("payment declined"));
+    assert_eq!(trace.name.as_deref(), Some("agent-root"));
+    assert_eq!(
+        trace.input,
+        Some(json!({"messages": [{"role": "user", "content": "book a flight"}]}))
+    );
+    assert_eq!(trace.output, Some(json!({"answer": "booked"})));
+}
+
+pub async fn explicit_trace_fields_beat_derived_ones(store: Arc<dyn TraceStore>) {
+    let mut trace = TracePiece::new(trace_id("t-explicit"));
+    trace.name = Some("checkout-agent".into());
+    trace.input = Some(json!("explicit input"));
+    store
+        .write(WriteBatch {
+            traces: vec![trace],
+            spans: vec![span("t-explicit", "root", None, SpanType::Agent, 1, 2)],
+        })
+        .await
+        .unwrap();
+    store
+        .write(spans_only(vec![span(
+            "t-explicit",
+            "root",
+            None,
+            SpanType::Agent,
+            1,
+            3,
+        )]))
+        .await
+        .unwrap();
+    let stored = store
+        .trace(&trace_id("t-explicit"))
+        .await
+        .unwrap()
+        .unwrap()
+        .trace;
+    assert_eq!(stored.name.as_deref(), Some("checkout-agent"));
+    assert_eq!(stored.input, Some(json!("explicit input")));
+    assert_eq!(
+        stored.end_time,
+        Some(at(3)),
+        "fields not sent keep following the spans"
+    );
+}
+
+pub async fn token_totals_skip_agent_aggregates(store: Arc<dyn TraceStore>) {
+    let mut agent = span("t-tokens", "agent", None, SpanType::Agent, 1, 9);
+    agent.tokens = Some(TokenUsage {
+        prompt: Some(300),
+        completion: Some(30),
+        total: Some(330),
+        ..TokenUsage::default()
+    });
+    let mut first_call = span(
+        "t-tokens",
+        "llm-1",
+        Some("agent"),
+        SpanType::ModelCall,
+        2,
+        3,
+    );
+    first_call.tokens = Some(TokenUsage {
+        prompt: Some(100),
+        completion: Some(10),
+        total: Some(110),
+        ..TokenUsage::default()
+    });
+    first_call.cost_usd = Some(0.25);
+    let mut second_call = span(
+        "t-tokens",
+        "llm-2",
+        Some("agent"),
+        SpanType::ModelCall,
+        4,
+        5,
+    );
+    second_call.tokens = Some(TokenUsage {
+        prompt: Some(200),
+        completion: Some(20),
+        ..TokenUsage::default()
+    });
+    second_call.status = Some(Status::Error);
+    let mut embedding = span(
+        "t-tokens",
+        "embed",
+        Some("agent"),
+        SpanType::Embedding,
+        5,
+        6,
+    );
+    embedding.tokens = Some(TokenUsage {
+        prompt: Some(7),
+        ..TokenUsage::default()
+    });
+    let tool = span("t-tokens", "tool", Some("agent"), SpanType::ToolCall, 6, 7);
+    let mcp = span("t-tokens", "mcp", Some("agent"), SpanType::McpCall, 7, 8);
+    store
+        .write(spans_only(vec![
+            agent,
+            first_call,
+            second_call,
+            embedding,
+            tool,
+            mcp,
+        ]))
+        .await
+        .unwrap();
+    let stats = store
+        .trace_stats(&trace_id("t-tokens"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stats.total_spans, 6);
+    assert_eq!(stats.model_calls, 2);
+    assert_eq!(stats.tool_calls, 1);
+    assert_eq!(stats.mcp_calls, 1);
+    assert_eq!(stats.error_spans, 1);
+    assert_eq!(stats.prompt_tokens, 307);
+    assert_eq!(stats.completion_tokens, 30);
+    assert_eq!(
+        stats.total_tokens, 337,
+        "total falls back to prompt + completion"
+    );
+    assert_eq!(stats.cost_usd, Some(0.25));
+}
+
+pub async fn nul_and_invalid_utf8_round_trip_escaped(store: Arc<dyn TraceStore>) {
+    let raw_text: &[u8] = b"before\0after \xFF\xFE tail \xE2\x90\x80 end";
+    let escaped = escape_bytes(raw_text).into_owned();
+    let mut piece = span("t-escape", "root", None, SpanType::ToolCall, 1, 2);
+    piece.name = Some(escape_bytes(b"tool\0name").into_owned());
+    piece.input = Some(json!({ escaped.clone(): [escaped.clone()] }));
+    piece.error = Some(escaped.clone());
+    piece.metadata.insert("raw".into(), json!(escaped.clone()));
+    store.write(spans_only(vec![piece.clone()])).await.unwrap();
+    let stored = stored_span(&*store, "t-escape", "root").await;
+    assert_eq!(stored, piece);
+    assert_eq!(unescape(stored.error.as_deref().unwrap()), raw_text);
+    assert_eq!(unescape(stored.name.as_deref().unwrap()), b"tool\0name");
+}
+
+pub async fn emoji_and_cjk_round_trip(store: Arc<dyn TraceStore>) {
+    let text = "東京の天気は？ 🌧️ — 서울 — 🦀👩‍👩‍👧";
+    let mut piece = span("t-unicode", "root", None, SpanType::ModelCall, 1, 2);
+    piece.name = Some(text.into());
+    piece.input = Some(json!({"messages": [{"role": "user", "content": text}]}));
+    piece.metadata.insert(text.into(), json!(text));
+    store.write(spans_only(vec![piece.clone()])).await.unwrap();
+    assert_eq!(stored_span(&*store, "t-unicode", "root").await, piece);
+}
+
+pub async fn one_megabyte_input_round_trips(store: Arc<dyn TraceStore>) {
+    let big = "agent trace payload ".repeat(1 << 16);
+    assert!(big.len() >= 1 << 20);
+    let mut piece = span("t-big", "root", None, SpanType::ModelCall, 1, 2);
+    piece.input = Some(json!({"document": big}));
+    store.write(spans_only(vec![piece.clone()])).await.unwrap();
+    assert_eq!(
+        stored_span(&*store, "t-big", "root").await.input,
+        piece.input
+    );
+}
+
+pub async fn ten_thousand_span_trace(store: Arc<dyn TraceStore>) {
+    let root = span("t-wide", "root", None, SpanType::Agent, 0, 59);
+    let children: Vec<SpanPiece> = (0..9_999)
+        .map(|index| {
+            span(
+                "t-wide",
+                &format!("child-{index:05}"),
+                Some("root"),
+                SpanType::ToolCall,
+                1 + index % 50,
+                58,
+            )
+        })
+        .collect();
+    for chunk in children.chunks(2_500) {
+        store.write(spans_only(chunk.to_vec())).await.unwrap();
+    }
+    store.write(spans_only(vec![root])).await.unwrap();
+    let detail = store.trace(&trace_id("t-wide")).await.unwrap().unwrap();
+    assert_eq!(detail.spans.len(), 10_000);
+    assert_eq!(detail.trace.start_time, Some(at(0)));
+    assert_eq!(
+        store
+            .trace_stats(&trace_id("t-wide"))
+            .await
+            .unwrap()
+            .unwrap()
+            .tool_calls,
+        9_999
+    );
+}
+
+pub async fn thousand_level_deep_trace(store: Arc<dyn TraceStore>) {
+    let chain: Vec<SpanPiece> = (0..1_000)
+        .map(|depth| {
+            let parent = (depth > 0).then(|| format!("level-{:04}", depth - 1));
+            span(
+                "t-deep",
+                &format!("level-{depth:04}"),
+                parent.as_deref(),
+                SpanType::Chain,
+                1,
+                2,
+            )
+        })
+        .collect();
+    store.write(spans_only(chain)).await.unwrap();
+    let detail = store.trace(&trace_id("t-deep")).await.unwrap().unwrap();
+    assert_eq!(detail.spans.len(), 1_000);
+    assert_eq!(detail.trace.name.as_deref(), Some("chain-level-0000"));
+    let deepest = stored_span(&*store, "t-deep", "level-0999").await;
+    assert_eq!(deepest.parent_span_id, Some(span_id("level-0998")));
+}
+
+pub async fn unknown_ids_read_as_none(store: Arc<dyn TraceStore>) {
+    assert!(store
+        .trace(&trace_id("no-such-trace"))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .span(&trace_id("no-such-trace"), &span_id("x"))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .trace_stats(&trace_id("no-such-trace"))
+        .await
+        .unwrap()
+        .is_none());
+    store
+        .write(spans_only(vec![span(
+            "t-known",
+            "root",
+            None,
+            SpanType::Agent,
+            1,
+            2,
+        )]))
+        .await
+        .unwrap();
+    assert!(store
+        .span(&trace_id("t-known"), &span_id("other"))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn concurrent_writers_lose_nothing(store: Arc<dyn TraceStore>) {
+    let writers = (0..8).map(|writer| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            for batch in 0..10 {
+                let spans = (0..50)
+                    .map(|index| {
+                        let trace = format!("t-concurrent-{writer}-{batch}");
+                        let parent = (index > 0).then_some("s-0");
+                        span(
+                            &trace,
+                            &format!("s-{index}"),
+                            parent,
+                            SpanType::ModelCall,
+                            1,
+                            2,
+                        )
+                    })
+                    .collect();
+                store.write(spans_only(spans)).await.unwrap();
+            }
+        })
+    });
+    for writer in futures::future::join_all(writers).await {
+        writer.unwrap();
+    }
+    assert_eq!(store.count_spans().await.unwrap(), 8 * 10 * 50);
+}
