@@ -16,7 +16,7 @@ pub mod conformance;
 
 /// What went wrong in a store, in terms callers can act on. Backends turn
 /// their driver errors into these at their boundary; no driver type leaks.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached or refused the connection; retrying
     /// later may succeed.
