@@ -40,11 +40,7 @@ fn pick<T>(existing: Option<T>, incoming: Option<T>, incoming_wins: bool) -> Opt
     }
 }
 
-fn merge_metadata(
-    existing: &mut Map<String, Value>,
-    incoming: Map<String, Value>,
-    incoming_wins: bool,
-) {
+fn merge_metadata(existing: &mut Map<String, Value>, incoming: Map<String, Value>, incoming_wins: bool) {
     for (key, value) in incoming {
         if value.is_null() {
             continue;
@@ -59,11 +55,7 @@ fn merge_metadata(
     }
 }
 
-fn merge_tokens(
-    existing: Option<TokenUsage>,
-    incoming: Option<TokenUsage>,
-    incoming_wins: bool,
-) -> Option<TokenUsage> {
+fn merge_tokens(existing: Option<TokenUsage>, incoming: Option<TokenUsage>, incoming_wins: bool) -> Option<TokenUsage> {
     let (existing, incoming) = match (existing, incoming) {
         (Some(existing), Some(incoming)) => (existing, incoming),
         (existing, incoming) => return existing.or(incoming).filter(|usage| !usage.is_empty()),
@@ -73,11 +65,7 @@ fn merge_tokens(
         completion: pick(existing.completion, incoming.completion, incoming_wins),
         total: pick(existing.total, incoming.total, incoming_wins),
         cache_read: pick(existing.cache_read, incoming.cache_read, incoming_wins),
-        cache_creation: pick(
-            existing.cache_creation,
-            incoming.cache_creation,
-            incoming_wins,
-        ),
+        cache_creation: pick(existing.cache_creation, incoming.cache_creation, incoming_wins),
         reasoning: pick(existing.reasoning, incoming.reasoning, incoming_wins),
     };
     (!merged.is_empty()).then_some(merged)
@@ -87,8 +75,7 @@ fn merge_tokens(
 /// also strips placeholders from a lone piece.
 pub fn fold_span(pieces: impl IntoIterator<Item = SpanPiece>) -> Option<SpanPiece> {
     pieces.into_iter().fold(None, |folded, piece| {
-        let base =
-            folded.unwrap_or_else(|| SpanPiece::new(piece.trace_id.clone(), piece.span_id.clone()));
+        let base = folded.unwrap_or_else(|| SpanPiece::new(piece.trace_id.clone(), piece.span_id.clone()));
         Some(merge_span(base, piece))
     })
 }
@@ -130,33 +117,19 @@ pub fn merge_span(existing: SpanPiece, incoming: SpanPiece) -> SpanPiece {
         trace_id,
         span_id,
         parent_span_id: pick(parent_span_id, incoming.parent_span_id, incoming_wins),
-        span_type: pick(
-            real_type(span_type),
-            real_type(incoming.span_type),
-            incoming_wins,
-        )
-        .or(span_type)
-        .or(incoming.span_type),
+        span_type: pick(real_type(span_type), real_type(incoming.span_type), incoming_wins)
+            .or(span_type)
+            .or(incoming.span_type),
         name: pick(real_text(name), real_text(incoming.name), incoming_wins),
         start_time: pick(start_time, incoming.start_time, incoming_wins),
         end_time: pick(end_time, incoming.end_time, incoming_wins),
         input: pick(real_json(input), real_json(incoming.input), incoming_wins),
         output: pick(real_json(output), real_json(incoming.output), incoming_wins),
         model: pick(real_text(model), real_text(incoming.model), incoming_wins),
-        provider: pick(
-            real_text(provider),
-            real_text(incoming.provider),
-            incoming_wins,
-        ),
+        provider: pick(real_text(provider), real_text(incoming.provider), incoming_wins),
         tokens: merge_tokens(tokens, incoming.tokens, incoming_wins),
         cost_usd: pick(cost_usd, incoming.cost_usd, incoming_wins),
-        status: pick(
-            real_status(status),
-            real_status(incoming.status),
-            incoming_wins,
-        )
-        .or(status)
-        .or(incoming.status),
+        status: pick(real_status(status), real_status(incoming.status), incoming_wins).or(status).or(incoming.status),
         error: pick(real_text(error), real_text(incoming.error), incoming_wins),
         metadata,
         events: pick(
@@ -195,33 +168,15 @@ pub fn merge_trace(existing: TracePiece, incoming: TracePiece) -> TracePiece {
     let real_status = |status: Option<Status>| status.filter(|status| status.is_final());
     TracePiece {
         trace_id,
-        session_id: pick(
-            real_text(session_id),
-            real_text(incoming.session_id),
-            incoming_wins,
-        ),
-        user_id: pick(
-            real_text(user_id),
-            real_text(incoming.user_id),
-            incoming_wins,
-        ),
-        project: pick(
-            real_text(project),
-            real_text(incoming.project),
-            incoming_wins,
-        ),
+        session_id: pick(real_text(session_id), real_text(incoming.session_id), incoming_wins),
+        user_id: pick(real_text(user_id), real_text(incoming.user_id), incoming_wins),
+        project: pick(real_text(project), real_text(incoming.project), incoming_wins),
         name: pick(real_text(name), real_text(incoming.name), incoming_wins),
         start_time: pick(start_time, incoming.start_time, incoming_wins),
         end_time: pick(end_time, incoming.end_time, incoming_wins),
         input: pick(real_json(input), real_json(incoming.input), incoming_wins),
         output: pick(real_json(output), real_json(incoming.output), incoming_wins),
-        status: pick(
-            real_status(status),
-            real_status(incoming.status),
-            incoming_wins,
-        )
-        .or(status)
-        .or(incoming.status),
+        status: pick(real_status(status), real_status(incoming.status), incoming_wins).or(status).or(incoming.status),
         error: pick(real_text(error), real_text(incoming.error), incoming_wins),
         metadata,
         tags,
@@ -254,11 +209,7 @@ mod tests {
         piece.output = Some(json!({"answer": 42}));
         piece.input = Some(Value::Null);
         piece.status = Some(Status::Success);
-        piece.tokens = Some(TokenUsage {
-            prompt: Some(3),
-            completion: Some(4),
-            ..TokenUsage::default()
-        });
+        piece.tokens = Some(TokenUsage { prompt: Some(3), completion: Some(4), ..TokenUsage::default() });
         piece.metadata.insert("a".into(), json!(2));
         piece.metadata.insert("b".into(), Value::Null);
         piece
@@ -272,10 +223,7 @@ mod tests {
         assert_eq!(start_then_end.input, Some(json!({"q": "hi"})));
         assert_eq!(start_then_end.output, Some(json!({"answer": 42})));
         assert_eq!(start_then_end.status, Some(Status::Success));
-        assert_eq!(
-            start_then_end.metadata,
-            json!({"a": 2}).as_object().unwrap().clone()
-        );
+        assert_eq!(start_then_end.metadata, json!({"a": 2}).as_object().unwrap().clone());
     }
 
     #[test]
@@ -288,8 +236,7 @@ mod tests {
 
     #[test]
     fn placeholders_never_erase_real_values() {
-        let mut placeholder =
-            SpanPiece::new(TraceId::parse("t").unwrap(), SpanId::parse("s").unwrap());
+        let mut placeholder = SpanPiece::new(TraceId::parse("t").unwrap(), SpanId::parse("s").unwrap());
         placeholder.end_time = parse_rfc3339("2026-01-01T00:00:02Z");
         placeholder.input = Some(json!([]));
         placeholder.name = Some(String::new());

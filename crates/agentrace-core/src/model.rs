@@ -83,10 +83,7 @@ pub struct UnknownVariant(pub String);
 impl FromStr for SpanType {
     type Err = UnknownVariant;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        SpanType::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == text)
-            .ok_or_else(|| UnknownVariant(text.to_owned()))
+        SpanType::ALL.into_iter().find(|kind| kind.as_str() == text).ok_or_else(|| UnknownVariant(text.to_owned()))
     }
 }
 
@@ -180,6 +177,7 @@ pub struct SpanPiece {
     pub output: Option<Value>,
     pub model: Option<String>,
     pub provider: Option<String>,
+    #[serde(rename = "tokens_used")]
     pub tokens: Option<TokenUsage>,
     pub cost_usd: Option<f64>,
     pub status: Option<Status>,
@@ -226,11 +224,7 @@ impl SpanPiece {
         256 + json_size(&self.input)
             + json_size(&self.output)
             + self.error.as_ref().map_or(0, String::len)
-            + self
-                .metadata
-                .iter()
-                .map(|(key, value)| key.len() + approximate_json_size(value))
-                .sum::<usize>()
+            + self.metadata.iter().map(|(key, value)| key.len() + approximate_json_size(value)).sum::<usize>()
             + self.events.iter().map(approximate_json_size).sum::<usize>()
     }
 }
@@ -304,21 +298,14 @@ impl TracePiece {
             (self.status.is_some() || self.error.is_some(), sent::STATUS),
             (self.project.is_some(), sent::PROJECT),
         ];
-        flags
-            .into_iter()
-            .filter(|(present, _)| *present)
-            .fold(0, |mask, (_, bit)| mask | bit)
+        flags.into_iter().filter(|(present, _)| *present).fold(0, |mask, (_, bit)| mask | bit)
     }
 
     pub fn approximate_size(&self) -> usize {
         let json_size = |value: &Option<Value>| value.as_ref().map_or(0, approximate_json_size);
         256 + json_size(&self.input)
             + json_size(&self.output)
-            + self
-                .metadata
-                .iter()
-                .map(|(key, value)| key.len() + approximate_json_size(value))
-                .sum::<usize>()
+            + self.metadata.iter().map(|(key, value)| key.len() + approximate_json_size(value)).sum::<usize>()
     }
 }
 
@@ -357,10 +344,7 @@ pub fn approximate_json_size(value: &Value) -> usize {
         Value::String(text) => text.len() + 2,
         Value::Array(items) => 2 + items.iter().map(approximate_json_size).sum::<usize>(),
         Value::Object(map) => {
-            2 + map
-                .iter()
-                .map(|(key, item)| key.len() + 4 + approximate_json_size(item))
-                .sum::<usize>()
+            2 + map.iter().map(|(key, item)| key.len() + 4 + approximate_json_size(item)).sum::<usize>()
         }
     }
 }

@@ -77,9 +77,7 @@ pub fn escape_json_value(value: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(escape_json_value),
         Value::Object(map) => {
-            let needs_key_escape = map
-                .keys()
-                .any(|key| matches!(escape_str(key), Cow::Owned(_)));
+            let needs_key_escape = map.keys().any(|key| matches!(escape_str(key), Cow::Owned(_)));
             if needs_key_escape {
                 let entries = std::mem::take(map);
                 for (key, mut item) in entries {
@@ -194,9 +192,8 @@ fn json_needs_sanitizing(body: &[u8]) -> bool {
     body.windows(6).any(|window| {
         window[0] == b'\\'
             && window[1] == b'u'
-            && parse_hex4(&window[2..6]).is_some_and(|unit| {
-                unit == 0 || unit == 0x2400 || (0xD800..=0xDFFF).contains(&unit)
-            })
+            && parse_hex4(&window[2..6])
+                .is_some_and(|unit| unit == 0 || unit == 0x2400 || (0xD800..=0xDFFF).contains(&unit))
     })
 }
 
@@ -207,9 +204,8 @@ fn parse_hex4(digits: &[u8]) -> Option<u16> {
 
 /// Copies one escape sequence starting at `index` (a backslash); returns the next index.
 fn copy_json_escape(body: &[u8], index: usize, out: &mut Vec<u8>) -> usize {
-    let unit = (body.get(index + 1) == Some(&b'u'))
-        .then(|| body.get(index + 2..index + 6).and_then(parse_hex4))
-        .flatten();
+    let unit =
+        (body.get(index + 1) == Some(&b'u')).then(|| body.get(index + 2..index + 6).and_then(parse_hex4)).flatten();
     let Some(unit) = unit else {
         let end = (index + 2).min(body.len());
         out.extend_from_slice(&body[index..end]);
@@ -272,10 +268,7 @@ mod tests {
 
     #[test]
     fn plain_text_is_untouched() {
-        assert!(matches!(
-            escape_str("héllo 世界 🦀 C:\\path"),
-            Cow::Borrowed(_)
-        ));
+        assert!(matches!(escape_str("héllo 世界 🦀 C:\\path"), Cow::Borrowed(_)));
         let with_pair = br#"{"a":"\u4e16\ud83e\udd80"}"#;
         assert_eq!(sanitize_json(with_pair).as_ref(), with_pair.as_slice());
     }
@@ -284,10 +277,7 @@ mod tests {
     fn nul_escape_char_and_invalid_bytes_round_trip() {
         let original: &[u8] = b"a\0b\xE2\x90\x80c\xFF\xFEd";
         let escaped = escape_bytes(original);
-        assert_eq!(
-            escaped,
-            "a\u{2400}0b\u{2400}\u{2400}c\u{2400}xFF\u{2400}xFEd"
-        );
+        assert_eq!(escaped, "a\u{2400}0b\u{2400}\u{2400}c\u{2400}xFF\u{2400}xFEd");
         assert_eq!(unescape(&escaped), original);
     }
 
@@ -298,14 +288,8 @@ mod tests {
         let value: Value = serde_json::from_slice(&sanitized).unwrap();
         let (key, text) = value.as_object().unwrap().iter().next().unwrap();
         assert_eq!(key, "k\u{2400}0");
-        assert_eq!(
-            text,
-            "x\u{2400}0y\u{2400}\u{2400}\u{2400}xFF\u{2400}uD800z🦀"
-        );
-        assert_eq!(
-            unescape(text.as_str().unwrap()),
-            b"x\0y\xE2\x90\x80\xFF\xED\xA0\x80z\xF0\x9F\xA6\x80"
-        );
+        assert_eq!(text, "x\u{2400}0y\u{2400}\u{2400}\u{2400}xFF\u{2400}uD800z🦀");
+        assert_eq!(unescape(text.as_str().unwrap()), b"x\0y\xE2\x90\x80\xFF\xED\xA0\x80z\xF0\x9F\xA6\x80");
     }
 
     #[test]

@@ -28,9 +28,7 @@ pub fn from_epoch_nanos(nanos: u64) -> Option<Timestamp> {
 }
 
 pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|parsed| to_micros_precision(parsed.with_timezone(&Utc)))
+    DateTime::parse_from_rfc3339(text).ok().map(|parsed| to_micros_precision(parsed.with_timezone(&Utc)))
 }
 
 /// The fixed-width UTC text form both stores use in sort keys, and the
@@ -45,9 +43,7 @@ pub fn parse_fixed_text(text: &str) -> Option<Timestamp> {
 
 /// Milliseconds between two instants, truncated toward zero.
 pub fn duration_ms(start: Timestamp, end: Timestamp) -> i64 {
-    (end - start)
-        .num_microseconds()
-        .map_or_else(|| (end - start).num_milliseconds(), |micros| micros / 1000)
+    (end - start).num_microseconds().map_or_else(|| (end - start).num_milliseconds(), |micros| micros / 1000)
 }
 
 #[cfg(test)]

@@ -24,11 +24,7 @@ use crate::rejection::{IngestOutcome, ItemRejection};
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {
     #[error("malformed JSON at line {line}, column {column}: {message}")]
-    Malformed {
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Malformed { line: usize, column: usize, message: String },
     #[error("{0}")]
     Shape(String),
 }
@@ -105,10 +101,7 @@ struct FieldError {
 }
 
 fn field_error(field: impl Into<String>, message: impl Into<String>) -> FieldError {
-    FieldError {
-        field: field.into(),
-        message: message.into(),
-    }
+    FieldError { field: field.into(), message: message.into() }
 }
 
 /// Parses a request body into a JSON value, with the escaped text form
@@ -118,21 +111,14 @@ pub fn parse_body(body: &[u8]) -> Result<Value, BodyError> {
     serde_json::from_slice(&sanitized).map_err(|error| BodyError::Malformed {
         line: error.line(),
         column: error.column(),
-        message: error
-            .to_string()
-            .split(" at line ")
-            .next()
-            .unwrap_or_default()
-            .to_owned(),
+        message: error.to_string().split(" at line ").next().unwrap_or_default().to_owned(),
     })
 }
 
 /// Reads a batch request: `{"traces": [...], "spans": [...]}`.
 pub fn parse_ingest(body: &[u8]) -> Result<IngestOutcome, BodyError> {
     let Value::Object(mut document) = parse_body(body)? else {
-        return Err(BodyError::Shape(
-            "the body must be a JSON object with `traces` and/or `spans` arrays".into(),
-        ));
+        return Err(BodyError::Shape("the body must be a JSON object with `traces` and/or `spans` arrays".into()));
     };
     let mut take_array = |key: &str| match document.remove(key) {
         None | Some(Value::Null) => Ok(Vec::new()),
@@ -142,9 +128,7 @@ pub fn parse_ingest(body: &[u8]) -> Result<IngestOutcome, BodyError> {
     let traces = take_array("traces")?;
     let spans = take_array("spans")?;
     if let Some(unknown) = document.keys().next() {
-        return Err(BodyError::Shape(format!(
-            "unknown top-level field `{unknown}`; expected `traces` and `spans`"
-        )));
+        return Err(BodyError::Shape(format!("unknown top-level field `{unknown}`; expected `traces` and `spans`")));
     }
     let mut outcome = IngestOutcome::default();
     for (index, item) in traces.into_iter().enumerate() {
@@ -158,10 +142,7 @@ pub fn parse_ingest(body: &[u8]) -> Result<IngestOutcome, BodyError> {
 
 /// Reads one trace (create or partial update). `path_trace_id` is the id
 /// from the URL, which the body may repeat but not contradict.
-pub fn parse_single_trace(
-    body: &[u8],
-    path_trace_id: Option<&str>,
-) -> Result<IngestOutcome, BodyError> {
+pub fn parse_single_trace(body: &[u8], path_trace_id: Option<&str>) -> Result<IngestOutcome, BodyError> {
     let item = parse_body(body)?;
     let mut outcome = IngestOutcome::default();
     add_trace(&mut outcome, 0, item, path_trace_id);
@@ -212,13 +193,7 @@ fn add_trace(outcome: &mut IngestOutcome, index: usize, item: Value, path_trace_
             outcome.accepted_traces += 1;
         }
         Err(FieldError { field, message }) => {
-            outcome.rejected.push(ItemRejection {
-                kind: "trace",
-                index,
-                id,
-                field,
-                message,
-            });
+            outcome.rejected.push(ItemRejection { kind: "trace", index, id, field, message });
         }
     }
 }
@@ -231,36 +206,23 @@ fn add_span(
     path_span_id: Option<&str>,
 ) {
     let id = item_id(&item, "span_id").or_else(|| path_span_id.map(str::to_owned));
-    match deserialize_item::<WireSpan>(item)
-        .and_then(|wire| convert_span(wire, path_trace_id, path_span_id))
-    {
+    match deserialize_item::<WireSpan>(item).and_then(|wire| convert_span(wire, path_trace_id, path_span_id)) {
         Ok((span, trace)) => {
             outcome.batch.spans.push(span);
             outcome.batch.traces.extend(trace);
             outcome.accepted_spans += 1;
         }
         Err(FieldError { field, message }) => {
-            outcome.rejected.push(ItemRejection {
-                kind: "span",
-                index,
-                id,
-                field,
-                message,
-            });
+            outcome.rejected.push(ItemRejection { kind: "span", index, id, field, message });
         }
     }
 }
 
-fn resolve_id(
-    body_id: Option<String>,
-    path_id: Option<&str>,
-    field: &str,
-) -> Result<String, FieldError> {
+fn resolve_id(body_id: Option<String>, path_id: Option<&str>, field: &str) -> Result<String, FieldError> {
     match (body_id, path_id) {
-        (Some(body), Some(path)) if body != path => Err(field_error(
-            field,
-            format!("is {body:?} in the body but {path:?} in the URL"),
-        )),
+        (Some(body), Some(path)) if body != path => {
+            Err(field_error(field, format!("is {body:?} in the body but {path:?} in the URL")))
+        }
         (Some(id), _) => Ok(id),
         (None, Some(path)) => Ok(path.to_owned()),
         (None, None) => Err(field_error(field, "is required")),
@@ -275,24 +237,16 @@ fn parse_time(wire: Option<WireTime>, field: &str) -> Result<Option<Timestamp>, 
         WireTime::Text(text) => parse_rfc3339(text),
         WireTime::EpochMillis(millis) => from_epoch_millis(*millis),
     };
-    parsed.map(Some).ok_or_else(|| {
-        field_error(
-            field,
-            "must be an RFC 3339 timestamp string or epoch milliseconds as a number",
-        )
-    })
+    parsed
+        .map(Some)
+        .ok_or_else(|| field_error(field, "must be an RFC 3339 timestamp string or epoch milliseconds as a number"))
 }
 
 fn check_order(start: Option<Timestamp>, end: Option<Timestamp>) -> Result<(), FieldError> {
     match (start, end) {
-        (Some(start), Some(end)) if end < start => Err(field_error(
-            "end_time",
-            format!(
-                "{} is before start_time {}",
-                end.to_rfc3339(),
-                start.to_rfc3339()
-            ),
-        )),
+        (Some(start), Some(end)) if end < start => {
+            Err(field_error("end_time", format!("{} is before start_time {}", end.to_rfc3339(), start.to_rfc3339())))
+        }
         _ => Ok(()),
     }
 }
@@ -300,12 +254,9 @@ fn check_order(start: Option<Timestamp>, end: Option<Timestamp>) -> Result<(), F
 fn parse_status(status: Option<String>) -> Result<Option<Status>, FieldError> {
     status
         .map(|status| {
-            status.parse::<Status>().map_err(|_| {
-                field_error(
-                    "status",
-                    format!("is {status:?}; expected running, success or error"),
-                )
-            })
+            status
+                .parse::<Status>()
+                .map_err(|_| field_error("status", format!("is {status:?}; expected running, success or error")))
         })
         .transpose()
 }
@@ -319,14 +270,8 @@ fn convert_tokens(wire: WireTokens) -> Result<TokenUsage, FieldError> {
         ("cache_creation", wire.cache_creation),
         ("reasoning", wire.reasoning),
     ];
-    if let Some((name, _)) = fields
-        .iter()
-        .find(|(_, count)| count.is_some_and(|count| count < 0))
-    {
-        return Err(field_error(
-            format!("tokens_used.{name}"),
-            "must not be negative",
-        ));
+    if let Some((name, _)) = fields.iter().find(|(_, count)| count.is_some_and(|count| count < 0)) {
+        return Err(field_error(format!("tokens_used.{name}"), "must not be negative"));
     }
     Ok(TokenUsage {
         prompt: wire.prompt,
@@ -340,8 +285,7 @@ fn convert_tokens(wire: WireTokens) -> Result<TokenUsage, FieldError> {
 
 fn convert_trace(wire: WireTrace, path_trace_id: Option<&str>) -> Result<TracePiece, FieldError> {
     let trace_id = resolve_id(wire.trace_id, path_trace_id, "trace_id")?;
-    let trace_id =
-        TraceId::parse(trace_id).map_err(|error| field_error("trace_id", error.to_string()))?;
+    let trace_id = TraceId::parse(trace_id).map_err(|error| field_error("trace_id", error.to_string()))?;
     let start_time = parse_time(wire.start_time, "start_time")?;
     let end_time = parse_time(wire.end_time, "end_time")?;
     check_order(start_time, end_time)?;
@@ -368,28 +312,18 @@ fn convert_span(
     path_span_id: Option<&str>,
 ) -> Result<(SpanPiece, Option<TracePiece>), FieldError> {
     let trace_id = resolve_id(wire.trace_id, path_trace_id, "trace_id")?;
-    let trace_id =
-        TraceId::parse(trace_id).map_err(|error| field_error("trace_id", error.to_string()))?;
+    let trace_id = TraceId::parse(trace_id).map_err(|error| field_error("trace_id", error.to_string()))?;
     let span_id = resolve_id(wire.span_id, path_span_id, "span_id")?;
-    let span_id =
-        SpanId::parse(span_id).map_err(|error| field_error("span_id", error.to_string()))?;
+    let span_id = SpanId::parse(span_id).map_err(|error| field_error("span_id", error.to_string()))?;
     let parent_span_id = wire
         .parent_span_id
-        .map(|parent| {
-            SpanId::parse(parent).map_err(|error| field_error("parent_span_id", error.to_string()))
-        })
+        .map(|parent| SpanId::parse(parent).map_err(|error| field_error("parent_span_id", error.to_string())))
         .transpose()?;
     let start_time = parse_time(wire.start_time, "start_time")?;
     let end_time = parse_time(wire.end_time, "end_time")?;
     check_order(start_time, end_time)?;
-    if let Some(cost) = wire
-        .cost_usd
-        .filter(|cost| !cost.is_finite() || *cost < 0.0)
-    {
-        return Err(field_error(
-            "cost_usd",
-            format!("is {cost}; must be a non-negative number"),
-        ));
+    if let Some(cost) = wire.cost_usd.filter(|cost| !cost.is_finite() || *cost < 0.0) {
+        return Err(field_error("cost_usd", format!("is {cost}; must be a non-negative number")));
     }
     let mut metadata = wire.metadata.unwrap_or_default();
     let span_type = wire.span_type.map(|kind| {
@@ -398,14 +332,13 @@ fn convert_span(
             SpanType::Custom
         })
     });
-    let trace = (wire.session_id.is_some() || wire.user_id.is_some() || wire.project.is_some())
-        .then(|| {
-            let mut trace = TracePiece::new(trace_id.clone());
-            trace.session_id = wire.session_id;
-            trace.user_id = wire.user_id;
-            trace.project = wire.project;
-            trace
-        });
+    let trace = (wire.session_id.is_some() || wire.user_id.is_some() || wire.project.is_some()).then(|| {
+        let mut trace = TracePiece::new(trace_id.clone());
+        trace.session_id = wire.session_id;
+        trace.user_id = wire.user_id;
+        trace.project = wire.project;
+        trace
+    });
     let span = SpanPiece {
         trace_id,
         span_id,
@@ -443,11 +376,8 @@ mod tests {
         ]}"#;
         let outcome = parse_ingest(body).unwrap();
         assert_eq!(outcome.accepted_spans, 1);
-        let fields: Vec<(usize, Option<&str>, &str)> = outcome
-            .rejected
-            .iter()
-            .map(|r| (r.index, r.id.as_deref(), r.field.as_str()))
-            .collect();
+        let fields: Vec<(usize, Option<&str>, &str)> =
+            outcome.rejected.iter().map(|r| (r.index, r.id.as_deref(), r.field.as_str())).collect();
         assert_eq!(
             fields,
             [
@@ -469,10 +399,8 @@ mod tests {
 
     #[test]
     fn unknown_span_types_become_custom_and_are_kept() {
-        let outcome = parse_ingest(
-            br#"{"spans": [{"trace_id": "t", "span_id": "s", "span_type": "planner"}]}"#,
-        )
-        .unwrap();
+        let outcome =
+            parse_ingest(br#"{"spans": [{"trace_id": "t", "span_id": "s", "span_type": "planner"}]}"#).unwrap();
         let span = &outcome.batch.spans[0];
         assert_eq!(span.span_type, Some(SpanType::Custom));
         assert_eq!(span.metadata[ORIGINAL_SPAN_TYPE_KEY], "planner");

@@ -77,7 +77,8 @@ pub struct Ingestor {
 
 /// Owns the writer task; [`Pipeline::shutdown`] drains the queue.
 pub struct Pipeline {
-    ingestor: Option<Ingestor>,
+    ingestor: Ingestor,
+    stop: Option<oneshot::Sender<()>>,
     writer: JoinHandle<()>,
 }
 
@@ -93,21 +94,21 @@ impl Pipeline {
             byte_budget: Arc::new(Semaphore::new(config.queue_bytes.div_ceil(BYTE_UNIT))),
             config: Arc::new(config.clone()),
         };
-        let writer = tokio::spawn(run_writer(store, queue, config));
-        Pipeline {
-            ingestor: Some(ingestor),
-            writer,
-        }
+        let (stop, stopped) = oneshot::channel();
+        let writer = tokio::spawn(run_writer(store, queue, stopped, config));
+        Pipeline { ingestor, stop: Some(stop), writer }
     }
 
     pub fn ingestor(&self) -> Ingestor {
-        self.ingestor.clone().expect("the pipeline is running")
+        self.ingestor.clone()
     }
 
-    /// Stops accepting work once every `Ingestor` clone is dropped, writes
-    /// everything already queued, and returns when the writer has finished.
+    /// Refuses new work from now on, writes everything already queued, and
+    /// returns when the writer has finished.
     pub async fn shutdown(mut self) {
-        self.ingestor.take();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
         if let Err(error) = (&mut self.writer).await {
             tracing::error!(%error, "ingest writer ended abnormally");
         }
@@ -121,37 +122,18 @@ impl Ingestor {
             return Ok(());
         }
         let items = batch.spans.len() + batch.traces.len();
-        let bytes = batch
-            .spans
-            .iter()
-            .map(|span| span.approximate_size())
-            .sum::<usize>()
-            + batch
-                .traces
-                .iter()
-                .map(|trace| trace.approximate_size())
-                .sum::<usize>();
+        let bytes = batch.spans.iter().map(|span| span.approximate_size()).sum::<usize>()
+            + batch.traces.iter().map(|trace| trace.approximate_size()).sum::<usize>();
         // A request larger than the whole queue may still pass when the
         // queue is empty: its body already fit the configured size limit.
         let item_cost = items.min(self.config.queue_items) as u32;
-        let byte_cost = bytes
-            .div_ceil(BYTE_UNIT)
-            .clamp(1, self.config.queue_bytes.div_ceil(BYTE_UNIT)) as u32;
-        let item_permits = Arc::clone(&self.item_budget)
-            .try_acquire_many_owned(item_cost)
-            .map_err(|_| SubmitError::QueueFull)?;
-        let byte_permits = Arc::clone(&self.byte_budget)
-            .try_acquire_many_owned(byte_cost)
-            .map_err(|_| SubmitError::QueueFull)?;
+        let byte_cost = bytes.div_ceil(BYTE_UNIT).clamp(1, self.config.queue_bytes.div_ceil(BYTE_UNIT)) as u32;
+        let item_permits =
+            Arc::clone(&self.item_budget).try_acquire_many_owned(item_cost).map_err(|_| SubmitError::QueueFull)?;
+        let byte_permits =
+            Arc::clone(&self.byte_budget).try_acquire_many_owned(byte_cost).map_err(|_| SubmitError::QueueFull)?;
         let (acknowledge, acknowledged) = oneshot::channel();
-        let job = Job {
-            batch,
-            items,
-            bytes,
-            acknowledge,
-            _item_permits: item_permits,
-            _byte_permits: byte_permits,
-        };
+        let job = Job { batch, items, bytes, acknowledge, _item_permits: item_permits, _byte_permits: byte_permits };
         metrics::gauge!("agentrace_queue_items").increment(items as f64);
         self.jobs.send(job).map_err(|_| SubmitError::ShuttingDown)?;
         match acknowledged.await {
@@ -169,9 +151,23 @@ impl Ingestor {
 async fn run_writer(
     store: Arc<dyn TraceStore>,
     mut queue: mpsc::UnboundedReceiver<Job>,
+    mut stopped: oneshot::Receiver<()>,
     config: PipelineConfig,
 ) {
-    while let Some(first) = queue.recv().await {
+    let mut closing = false;
+    loop {
+        let first = tokio::select! {
+            biased;
+            _ = &mut stopped, if !closing => {
+                // Closing the receiver refuses new jobs but keeps the queued ones.
+                queue.close();
+                closing = true;
+                tracing::info!(queued = queue.len(), "shutting down; draining the ingest queue");
+                continue;
+            }
+            job = queue.recv() => job,
+        };
+        let Some(first) = first else { break };
         let mut jobs = vec![first];
         let mut items = jobs[0].items;
         let mut bytes = jobs[0].bytes;
@@ -181,10 +177,7 @@ async fn run_writer(
                 Ok(job) => Some(job),
                 Err(mpsc::error::TryRecvError::Disconnected) => None,
                 Err(mpsc::error::TryRecvError::Empty) => {
-                    tokio::time::timeout_at(linger_until, queue.recv())
-                        .await
-                        .ok()
-                        .flatten()
+                    tokio::time::timeout_at(linger_until, queue.recv()).await.ok().flatten()
                 }
             };
             let Some(job) = next else { break };
@@ -210,12 +203,7 @@ async fn write_jobs(store: &dyn TraceStore, jobs: Vec<Job>, items: usize) {
     metrics::gauge!("agentrace_queue_items").decrement(items as f64);
     match result {
         Ok(()) => {
-            tracing::info!(
-                requests = jobs.len(),
-                items,
-                elapsed_ms = elapsed.as_millis() as u64,
-                "batch committed"
-            );
+            tracing::info!(requests = jobs.len(), items, elapsed_ms = elapsed.as_millis() as u64, "batch committed");
             for job in jobs {
                 let _ = job.acknowledge.send(Ok(()));
             }
@@ -224,21 +212,18 @@ async fn write_jobs(store: &dyn TraceStore, jobs: Vec<Job>, items: usize) {
             // One request's data broke the batch: write each request alone so
             // that only the request at fault fails.
             tracing::warn!(%error, requests = jobs.len(), "batch failed; retrying its requests one by one");
-            metrics::counter!("agentrace_store_errors_total", "kind" => error_kind(&error))
-                .increment(1);
+            metrics::counter!("agentrace_store_errors_total", "kind" => error_kind(&error)).increment(1);
             for job in jobs {
                 let result = store.write(job.batch).await;
                 if let Err(error) = &result {
-                    metrics::counter!("agentrace_store_errors_total", "kind" => error_kind(error))
-                        .increment(1);
+                    metrics::counter!("agentrace_store_errors_total", "kind" => error_kind(error)).increment(1);
                 }
                 let _ = job.acknowledge.send(result);
             }
         }
         Err(error) => {
             tracing::error!(%error, requests = jobs.len(), items, "batch failed");
-            metrics::counter!("agentrace_store_errors_total", "kind" => error_kind(&error))
-                .increment(1);
+            metrics::counter!("agentrace_store_errors_total", "kind" => error_kind(&error)).increment(1);
             for job in jobs {
                 let _ = job.acknowledge.send(Err(error.clone()));
             }

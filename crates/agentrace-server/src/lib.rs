@@ -1,1 +1,47 @@
-//! placeholder
+//! agentrace's HTTP surface: the router, thin handlers and one error type.
+//!
+//! Handlers decode a request, call the ingest pipeline or the store, and
+//! encode the reply; no handler reaches past those two.
+
+mod body;
+mod error;
+pub mod openapi;
+mod routes;
+
+use std::sync::Arc;
+
+use agentrace_ingest::Ingestor;
+use agentrace_store::TraceStore;
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+pub use error::ApiError;
+pub use routes::ROUTES;
+
+/// Request limits, documented in the README.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body accepted, in bytes, after decompression.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // The OTLP specification's recommended limit for export requests.
+        Limits { max_body_bytes: 64 * 1024 * 1024 }
+    }
+}
+
+/// What every handler may use.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn TraceStore>,
+    pub ingestor: Ingestor,
+    pub metrics: Option<PrometheusHandle>,
+    pub limits: Limits,
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    routes::router(state)
+}

@@ -1,0 +1,28 @@
+//! Liveness, readiness and Prometheus metrics.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+
+use crate::{ApiError, AppState};
+
+/// The process is up.
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// The store answers.
+pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.store.ping().await?;
+    Ok("ready\n")
+}
+
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    metrics::gauge!("agentrace_queue_depth_items").set(state.ingestor.queued_items() as f64);
+    match &state.metrics {
+        Some(handle) => {
+            (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response()
+        }
+        None => (StatusCode::NOT_FOUND, "metrics are not enabled in this process\n").into_response(),
+    }
+}
