@@ -5,3 +5,4 @@
 //! PostgreSQL.
 
 pub mod connection;
+pub mod migrations;
