@@ -1,1 +1,20 @@
-fn main() {}
+//! The `agentrace` binary: parses the command line and hands over to the
+//! subcommand. This is the only crate that names both storage backends.
+
+mod backend;
+mod cli;
+mod migrate;
+mod serve;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            cli::Command::Serve(settings) => serve::run(settings).await,
+            cli::Command::Migrate(settings) => migrate::run(settings).await,
+        }
+    })
+}

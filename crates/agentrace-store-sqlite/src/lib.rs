@@ -6,3 +6,6 @@
 
 pub mod connection;
 pub mod migrations;
+pub mod store;
+
+pub use store::SqliteStore;

@@ -1,0 +1,90 @@
+//! `agentrace serve`: open the store, start the pipeline, serve HTTP, and on
+//! SIGTERM or Ctrl-C stop accepting, finish in-flight requests and drain
+//! the queue before exiting.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use agentrace_ingest::pipeline::Pipeline;
+use agentrace_ingest::PipelineConfig;
+use agentrace_server::{AppState, Limits};
+use anyhow::Context;
+use metrics_exporter_prometheus::PrometheusBuilder;
+use tracing_subscriber::EnvFilter;
+
+use crate::backend::Backend;
+use crate::cli::ServeSettings;
+
+pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&settings.log).context("invalid --log filter")?)
+        .with_writer(std::io::stderr)
+        .init();
+    let backend = Backend::from_settings(&settings.store)?;
+    let store = backend.open(!settings.no_migrate, settings.pg_pool_size).await?;
+    let metrics = PrometheusBuilder::new().install_recorder().context("installing the metrics recorder")?;
+
+    let pipeline = Pipeline::start(
+        store.clone(),
+        PipelineConfig {
+            queue_items: settings.queue_items,
+            queue_bytes: settings.queue_bytes,
+            batch_items: settings.batch_items,
+            linger: Duration::from_millis(settings.batch_linger_ms),
+            ..PipelineConfig::default()
+        },
+    );
+    let state = AppState {
+        store,
+        ingestor: pipeline.ingestor(),
+        metrics: Some(metrics),
+        limits: Limits { max_body_bytes: settings.max_body_bytes },
+    };
+    let address = SocketAddr::new(settings.bind, settings.port);
+    let listener =
+        tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
+    let local = listener.local_addr()?;
+    print_banner(&backend, local);
+
+    axum::serve(listener, agentrace_server::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    pipeline.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn print_banner(backend: &Backend, address: SocketAddr) {
+    let base = format!("http://{address}");
+    println!("agentrace {} listening on {base}", env!("CARGO_PKG_VERSION"));
+    println!("  store:       {}", backend.describe());
+    println!("  ingest:      POST {base}/api/v1/ingest   (native JSON API)");
+    println!("  read:        GET  {base}/api/v1/traces/{{trace_id}}");
+    println!("  API docs:    {base}/api/v1/openapi.json");
+    println!("  health:      {base}/healthz  {base}/readyz  {base}/metrics");
+    println!("clients and the agentrace CLI find this server with:");
+    println!("  export AGENTRACE_SERVER={base}");
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
