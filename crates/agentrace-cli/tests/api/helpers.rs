@@ -37,7 +37,6 @@ pub struct TestApp {
 
 pub struct Reply {
     pub status: StatusCode,
-    pub headers: reqwest::header::HeaderMap,
     pub body: Value,
 }
 
@@ -83,11 +82,10 @@ impl TestApp {
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
         let response = request.send().await.expect("request sent");
         let status = response.status();
-        let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("response body");
         let body =
             serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-        Reply { status, headers, body }
+        Reply { status, body }
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
