@@ -10,12 +10,9 @@
 use std::collections::HashMap;
 
 use agentrace_core::time::Timestamp;
-use agentrace_core::{
-    SpanId, SpanPiece, SpanType, Status, StoredSpan, StoredTrace, TokenUsage, TraceId,
-};
+use agentrace_core::{SpanId, SpanPiece, SpanType, Status, StoredSpan, StoredTrace, TokenUsage, TraceId};
 use agentrace_store::{
-    FoldedBatch, SpanAggregates, StoreError, TraceDetail, TraceRow, TraceStats, TraceStore,
-    WriteBatch,
+    FoldedBatch, SpanAggregates, StoreError, TraceDetail, TraceRow, TraceStats, TraceStore, WriteBatch,
 };
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -33,16 +30,9 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects to `url` with a pool of `max_connections`; does not migrate.
     pub async fn connect(url: &str, max_connections: usize) -> Result<Self, StoreError> {
-        let config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|error| StoreError::Unavailable(format!("invalid database URL: {error}")))?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|error| StoreError::Unavailable(format!("invalid database URL: {error}")))?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(max_connections)
             .build()
@@ -65,9 +55,7 @@ pub(crate) fn store_error(error: tokio_postgres::Error) -> StoreError {
     let Some(code) = error.code() else {
         return StoreError::Unavailable(error.to_string());
     };
-    let message = error
-        .as_db_error()
-        .map_or_else(|| error.to_string(), |db| db.message().to_owned());
+    let message = error.as_db_error().map_or_else(|| error.to_string(), |db| db.message().to_owned());
     let class = &code.code()[..2];
     if *code == SqlState::T_R_SERIALIZATION_FAILURE
         || *code == SqlState::T_R_DEADLOCK_DETECTED
@@ -85,16 +73,12 @@ pub(crate) fn store_error(error: tokio_postgres::Error) -> StoreError {
 }
 
 fn span_from_row(row: &Row) -> Result<StoredSpan, StoreError> {
-    let invalid = |error: agentrace_core::IdError| {
-        StoreError::Internal(format!("stored id is invalid: {error}"))
-    };
+    let invalid = |error: agentrace_core::IdError| StoreError::Internal(format!("stored id is invalid: {error}"));
     let mut span = SpanPiece::new(
         TraceId::parse(row.get::<_, String>(0)).map_err(invalid)?,
         SpanId::parse(row.get::<_, String>(1)).map_err(invalid)?,
     );
-    span.parent_span_id = row
-        .get::<_, Option<String>>(2)
-        .and_then(|parent| SpanId::parse(parent).ok());
+    span.parent_span_id = row.get::<_, Option<String>>(2).and_then(|parent| SpanId::parse(parent).ok());
     span.span_type = row.get::<_, String>(3).parse::<SpanType>().ok();
     span.name = Some(row.get::<_, String>(4)).filter(|name| !name.is_empty());
     span.start_time = row.get(5);
@@ -104,9 +88,7 @@ fn span_from_row(row: &Row) -> Result<StoredSpan, StoreError> {
     span.output = row.get(9);
     span.model = row.get(10);
     span.provider = row.get(11);
-    span.tokens = row
-        .get::<_, Option<Value>>(12)
-        .and_then(|tokens| serde_json::from_value::<TokenUsage>(tokens).ok());
+    span.tokens = row.get::<_, Option<Value>>(12).and_then(|tokens| serde_json::from_value::<TokenUsage>(tokens).ok());
     span.cost_usd = row.get(13);
     span.status = row.get::<_, String>(14).parse::<Status>().ok();
     span.error = row.get(15);
@@ -139,10 +121,7 @@ fn trace_from_row(row: &Row) -> Result<(StoredTrace, i32), StoreError> {
         duration_ms: row.get(7),
         input: row.get(8),
         output: row.get(9),
-        status: row
-            .get::<_, String>(10)
-            .parse::<Status>()
-            .unwrap_or(Status::Running),
+        status: row.get::<_, String>(10).parse::<Status>().unwrap_or(Status::Running),
         error: row.get(11),
         metadata: object(row.get(12)),
         tags: row.get(13),
@@ -182,10 +161,8 @@ impl SpanColumns {
         self.duration_ms.push(span.duration_ms());
         self.trace_id.push(span.trace_id.into_string());
         self.span_id.push(span.span_id.into_string());
-        self.parent_span_id
-            .push(span.parent_span_id.map(SpanId::into_string));
-        self.span_type
-            .push(span.span_type.unwrap_or(SpanType::Custom).as_str());
+        self.parent_span_id.push(span.parent_span_id.map(SpanId::into_string));
+        self.span_type.push(span.span_type.unwrap_or(SpanType::Custom).as_str());
         self.name.push(span.name.unwrap_or_default());
         self.start_time.push(span.start_time);
         self.end_time.push(span.end_time);
@@ -193,13 +170,9 @@ impl SpanColumns {
         self.output.push(json_text(&span.output));
         self.model.push(span.model);
         self.provider.push(span.provider);
-        self.tokens_used.push(
-            span.tokens
-                .and_then(|tokens| serde_json::to_string(&tokens).ok()),
-        );
+        self.tokens_used.push(span.tokens.and_then(|tokens| serde_json::to_string(&tokens).ok()));
         self.cost_usd.push(span.cost_usd);
-        self.status
-            .push(span.status.unwrap_or(Status::Running).as_str());
+        self.status.push(span.status.unwrap_or(Status::Running).as_str());
         self.error.push(span.error);
         self.metadata.push(Value::Object(span.metadata).to_string());
         self.events.push(Value::Array(span.events).to_string());
@@ -241,40 +214,23 @@ impl TraceColumns {
         self.output.push(json_text(&trace.output));
         self.status.push(trace.status.as_str());
         self.error.push(trace.error);
-        self.metadata
-            .push(Value::Object(trace.metadata).to_string());
-        self.tags
-            .push(serde_json::to_string(&trace.tags).unwrap_or_else(|_| "[]".into()));
+        self.metadata.push(Value::Object(trace.metadata).to_string());
+        self.tags.push(serde_json::to_string(&trace.tags).unwrap_or_else(|_| "[]".into()));
         self.sent_fields.push(sent_fields);
     }
 }
 
-async fn write_batch(
-    transaction: &tokio_postgres::Transaction<'_>,
-    folded: FoldedBatch,
-) -> Result<(), StoreError> {
-    transaction
-        .execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK_KEY])
-        .await
-        .map_err(store_error)?;
+async fn write_batch(transaction: &tokio_postgres::Transaction<'_>, folded: FoldedBatch) -> Result<(), StoreError> {
+    transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK_KEY]).await.map_err(store_error)?;
 
     let touched: Vec<&str> = folded.touched_traces.iter().map(TraceId::as_str).collect();
-    transaction
-        .execute(include_str!("queries/ensure_traces.sql"), &[&touched])
-        .await
-        .map_err(store_error)?;
+    transaction.execute(include_str!("queries/ensure_traces.sql"), &[&touched]).await.map_err(store_error)?;
 
-    let (wanted_traces, wanted_spans): (Vec<&str>, Vec<&str>) = folded
-        .spans
-        .keys()
-        .map(|(trace_id, span_id)| (trace_id.as_str(), span_id.as_str()))
-        .unzip();
+    let (wanted_traces, wanted_spans): (Vec<&str>, Vec<&str>) =
+        folded.spans.keys().map(|(trace_id, span_id)| (trace_id.as_str(), span_id.as_str())).unzip();
     let mut existing_spans = HashMap::new();
     for row in transaction
-        .query(
-            include_str!("queries/select_spans_by_key.sql"),
-            &[&wanted_traces, &wanted_spans],
-        )
+        .query(include_str!("queries/select_spans_by_key.sql"), &[&wanted_traces, &wanted_spans])
         .await
         .map_err(store_error)?
     {
@@ -282,16 +238,9 @@ async fn write_batch(
         existing_spans.insert((stored.trace_id.clone(), stored.span_id.clone()), stored);
     }
     let mut existing_traces = HashMap::new();
-    for row in transaction
-        .query(include_str!("queries/select_traces.sql"), &[&touched])
-        .await
-        .map_err(store_error)?
-    {
+    for row in transaction.query(include_str!("queries/select_traces.sql"), &[&touched]).await.map_err(store_error)? {
         let (trace, sent_fields) = trace_from_row(&row)?;
-        existing_traces.insert(
-            trace.trace_id.clone(),
-            TraceRow::explicit_piece(trace, sent_fields),
-        );
+        existing_traces.insert(trace.trace_id.clone(), TraceRow::explicit_piece(trace, sent_fields));
     }
 
     let mut spans = SpanColumns::default();
@@ -326,29 +275,19 @@ async fn write_batch(
         .map_err(store_error)?;
 
     let mut aggregates: HashMap<String, SpanAggregates> = HashMap::new();
-    for row in transaction
-        .query(include_str!("queries/span_extents.sql"), &[&touched])
-        .await
-        .map_err(store_error)?
-    {
+    for row in transaction.query(include_str!("queries/span_extents.sql"), &[&touched]).await.map_err(store_error)? {
         let entry = aggregates.entry(row.get(0)).or_default();
         entry.earliest_start = row.get(1);
         entry.latest_end = row.get(2);
     }
-    for row in transaction
-        .query(include_str!("queries/root_spans.sql"), &[&touched])
-        .await
-        .map_err(store_error)?
-    {
+    for row in transaction.query(include_str!("queries/root_spans.sql"), &[&touched]).await.map_err(store_error)? {
         let root = span_from_row(&row)?.span;
         let trace_id = root.trace_id.to_string();
         aggregates.entry(trace_id).or_default().root = Some(root);
     }
     let mut traces = TraceColumns::default();
     for explicit in folded.merged_traces(existing_traces) {
-        let derived = aggregates
-            .remove(explicit.trace_id.as_str())
-            .unwrap_or_default();
+        let derived = aggregates.remove(explicit.trace_id.as_str()).unwrap_or_default();
         traces.push(TraceRow::derive(&explicit, &derived));
     }
     transaction
@@ -398,10 +337,7 @@ impl TraceStore for PostgresStore {
         let client = self.client().await?;
         let ids = [trace_id.as_str()];
         let Some(row) = client
-            .query_opt(
-                include_str!("queries/select_traces.sql"),
-                &[&ids.as_slice()],
-            )
+            .query_opt(include_str!("queries/select_traces.sql"), &[&ids.as_slice()])
             .await
             .map_err(store_error)?
         else {
@@ -409,10 +345,7 @@ impl TraceStore for PostgresStore {
         };
         let (trace, _) = trace_from_row(&row)?;
         let spans = client
-            .query(
-                include_str!("queries/trace_spans.sql"),
-                &[&trace_id.as_str()],
-            )
+            .query(include_str!("queries/trace_spans.sql"), &[&trace_id.as_str()])
             .await
             .map_err(store_error)?
             .iter()
@@ -421,18 +354,11 @@ impl TraceStore for PostgresStore {
         Ok(Some(TraceDetail { trace, spans }))
     }
 
-    async fn span(
-        &self,
-        trace_id: &TraceId,
-        span_id: &SpanId,
-    ) -> Result<Option<StoredSpan>, StoreError> {
+    async fn span(&self, trace_id: &TraceId, span_id: &SpanId) -> Result<Option<StoredSpan>, StoreError> {
         let client = self.client().await?;
         let (traces, spans) = ([trace_id.as_str()], [span_id.as_str()]);
         let row = client
-            .query_opt(
-                include_str!("queries/select_spans_by_key.sql"),
-                &[&traces.as_slice(), &spans.as_slice()],
-            )
+            .query_opt(include_str!("queries/select_spans_by_key.sql"), &[&traces.as_slice(), &spans.as_slice()])
             .await
             .map_err(store_error)?;
         row.as_ref().map(span_from_row).transpose()
@@ -441,10 +367,7 @@ impl TraceStore for PostgresStore {
     async fn trace_stats(&self, trace_id: &TraceId) -> Result<Option<TraceStats>, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt(
-                include_str!("queries/trace_stats.sql"),
-                &[&trace_id.as_str()],
-            )
+            .query_opt(include_str!("queries/trace_stats.sql"), &[&trace_id.as_str()])
             .await
             .map_err(store_error)?;
         Ok(row.map(|row| TraceStats {
@@ -462,19 +385,12 @@ impl TraceStore for PostgresStore {
 
     async fn count_spans(&self) -> Result<u64, StoreError> {
         let client = self.client().await?;
-        let row = client
-            .query_one("SELECT count(*) FROM agent.spans", &[])
-            .await
-            .map_err(store_error)?;
+        let row = client.query_one("SELECT count(*) FROM agent.spans", &[]).await.map_err(store_error)?;
         Ok(row.get::<_, i64>(0).max(0) as u64)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
         let client = self.client().await?;
-        client
-            .execute("SELECT 1", &[])
-            .await
-            .map_err(store_error)
-            .map(drop)
+        client.execute("SELECT 1", &[]).await.map_err(store_error).map(drop)
     }
 }

@@ -60,14 +60,7 @@ fn at(seconds: u32) -> Timestamp {
     parse_rfc3339(&format!("2026-03-01T10:00:{seconds:02}.250000Z")).expect("valid time")
 }
 
-fn span(
-    trace: &str,
-    id: &str,
-    parent: Option<&str>,
-    kind: SpanType,
-    start: u32,
-    end: u32,
-) -> SpanPiece {
+fn span(trace: &str, id: &str, parent: Option<&str>, kind: SpanType, start: u32, end: u32) -> SpanPiece {
     let mut piece = SpanPiece::new(trace_id(trace), span_id(id));
     piece.parent_span_id = parent.map(span_id);
     piece.span_type = Some(kind);
@@ -79,10 +72,7 @@ fn span(
 }
 
 fn spans_only(spans: Vec<SpanPiece>) -> WriteBatch {
-    WriteBatch {
-        traces: Vec::new(),
-        spans,
-    }
+    WriteBatch { traces: Vec::new(), spans }
 }
 
 fn started_piece() -> SpanPiece {
@@ -93,9 +83,7 @@ fn started_piece() -> SpanPiece {
     piece.status = Some(Status::Running);
     piece.input = Some(json!({"question": "weather in Paris?"}));
     piece.output = Some(json!({}));
-    piece
-        .metadata
-        .insert("langgraph_node".into(), json!("ReasonNode"));
+    piece.metadata.insert("langgraph_node".into(), json!("ReasonNode"));
     piece.metadata.insert("attempt".into(), json!(1));
     piece
 }
@@ -106,30 +94,18 @@ fn ended_piece() -> SpanPiece {
     piece.status = Some(Status::Success);
     piece.input = Some(Value::Null);
     piece.output = Some(json!({"answer": "sunny"}));
-    piece.tokens = Some(TokenUsage {
-        prompt: Some(10),
-        completion: Some(5),
-        ..TokenUsage::default()
-    });
+    piece.tokens = Some(TokenUsage { prompt: Some(10), completion: Some(5), ..TokenUsage::default() });
     piece.metadata.insert("attempt".into(), json!(2));
     piece.metadata.insert("finish_reason".into(), json!("stop"));
     piece
 }
 
 async fn stored_span(store: &dyn TraceStore, trace: &str, id: &str) -> SpanPiece {
-    store
-        .span(&trace_id(trace), &span_id(id))
-        .await
-        .expect("span read")
-        .expect("span stored")
-        .span
+    store.span(&trace_id(trace), &span_id(id)).await.expect("span read").expect("span stored").span
 }
 
 pub async fn span_pieces_merge_in_either_order(store: Arc<dyn TraceStore>) {
-    store
-        .write(spans_only(vec![started_piece()]))
-        .await
-        .unwrap();
+    store.write(spans_only(vec![started_piece()])).await.unwrap();
     store.write(spans_only(vec![ended_piece()])).await.unwrap();
     let start_then_end = stored_span(&*store, "t-merge", "root").await;
 
@@ -143,10 +119,7 @@ pub async fn span_pieces_merge_in_either_order(store: Arc<dyn TraceStore>) {
     end_then_start.trace_id = trace_id("t-merge");
 
     assert_eq!(start_then_end, end_then_start);
-    assert_eq!(
-        start_then_end.input,
-        Some(json!({"question": "weather in Paris?"}))
-    );
+    assert_eq!(start_then_end.input, Some(json!({"question": "weather in Paris?"})));
     assert_eq!(start_then_end.output, Some(json!({"answer": "sunny"})));
     assert_eq!(start_then_end.status, Some(Status::Success));
     assert_eq!(start_then_end.start_time, Some(at(1)));
@@ -155,11 +128,7 @@ pub async fn span_pieces_merge_in_either_order(store: Arc<dyn TraceStore>) {
         Value::Object(start_then_end.metadata.clone()),
         json!({"langgraph_node": "ReasonNode", "attempt": 2, "finish_reason": "stop"})
     );
-    let stored = store
-        .span(&trace_id("t-merge"), &span_id("root"))
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = store.span(&trace_id("t-merge"), &span_id("root")).await.unwrap().unwrap();
     assert_eq!(stored.duration_ms, Some(4000));
 }
 
@@ -176,30 +145,15 @@ pub async fn duplicate_delivery_changes_nothing(store: Arc<dyn TraceStore>) {
 }
 
 pub async fn children_may_arrive_before_parents(store: Arc<dyn TraceStore>) {
-    let child = span(
-        "t-order",
-        "child",
-        Some("parent"),
-        SpanType::ModelCall,
-        2,
-        3,
-    );
+    let child = span("t-order", "child", Some("parent"), SpanType::ModelCall, 2, 3);
     let parent = span("t-order", "parent", None, SpanType::Node, 1, 4);
     store.write(spans_only(vec![child])).await.unwrap();
     let before = store.trace(&trace_id("t-order")).await.unwrap().unwrap();
     assert_eq!(before.spans.len(), 1);
-    assert_eq!(
-        before.trace.status,
-        Status::Running,
-        "no root yet, so the trace is still running"
-    );
+    assert_eq!(before.trace.status, Status::Running, "no root yet, so the trace is still running");
     store.write(spans_only(vec![parent])).await.unwrap();
     let after = store.trace(&trace_id("t-order")).await.unwrap().unwrap();
-    let ids: Vec<&str> = after
-        .spans
-        .iter()
-        .map(|stored| stored.span.span_id.as_str())
-        .collect();
+    let ids: Vec<&str> = after.spans.iter().map(|stored| stored.span.span_id.as_str()).collect();
     assert_eq!(ids, ["parent", "child"]);
     assert_eq!(after.spans[1].span.parent_span_id, Some(span_id("parent")));
     assert_eq!(after.trace.status, Status::Success);
@@ -207,27 +161,9 @@ pub async fn children_may_arrive_before_parents(store: Arc<dyn TraceStore>) {
 }
 
 pub async fn spans_may_arrive_before_their_trace(store: Arc<dyn TraceStore>) {
-    store
-        .write(spans_only(vec![span(
-            "t-late",
-            "root",
-            None,
-            SpanType::Agent,
-            1,
-            9,
-        )]))
-        .await
-        .unwrap();
-    let provisional = store
-        .trace(&trace_id("t-late"))
-        .await
-        .unwrap()
-        .unwrap()
-        .trace;
-    assert_eq!(
-        provisional.session_id, "t-late",
-        "a trace without a session is its own session"
-    );
+    store.write(spans_only(vec![span("t-late", "root", None, SpanType::Agent, 1, 9)])).await.unwrap();
+    let provisional = store.trace(&trace_id("t-late")).await.unwrap().unwrap().trace;
+    assert_eq!(provisional.session_id, "t-late", "a trace without a session is its own session");
     assert_eq!(provisional.project, "default");
     let mut trace = TracePiece::new(trace_id("t-late"));
     trace.session_id = Some("session-1".into());
@@ -235,29 +171,14 @@ pub async fn spans_may_arrive_before_their_trace(store: Arc<dyn TraceStore>) {
     trace.project = Some("travel-agent".into());
     trace.tags = vec!["beta".into()];
     trace.metadata.insert("region".into(), json!("eu"));
-    store
-        .write(WriteBatch {
-            traces: vec![trace],
-            spans: Vec::new(),
-        })
-        .await
-        .unwrap();
-    let completed = store
-        .trace(&trace_id("t-late"))
-        .await
-        .unwrap()
-        .unwrap()
-        .trace;
+    store.write(WriteBatch { traces: vec![trace], spans: Vec::new() }).await.unwrap();
+    let completed = store.trace(&trace_id("t-late")).await.unwrap().unwrap().trace;
     assert_eq!(completed.session_id, "session-1");
     assert_eq!(completed.user_id.as_deref(), Some("user-7"));
     assert_eq!(completed.project, "travel-agent");
     assert_eq!(completed.tags, vec!["beta".to_string()]);
     assert_eq!(completed.metadata.get("region"), Some(&json!("eu")));
-    assert_eq!(
-        completed.start_time,
-        Some(at(1)),
-        "still derived from the span"
-    );
+    assert_eq!(completed.start_time, Some(at(1)), "still derived from the span");
 }
 
 pub async fn trace_fields_are_derived_from_spans(store: Arc<dyn TraceStore>) {
@@ -268,38 +189,19 @@ pub async fn trace_fields_are_derived_from_spans(store: Arc<dyn TraceStore>) {
     root.error = Some("payment declined".into());
     let early_child = span("t-derive", "early", Some("root"), SpanType::ToolCall, 1, 3);
     let late_child = span("t-derive", "late", Some("root"), SpanType::ModelCall, 4, 12);
-    store
-        .write(spans_only(vec![late_child, early_child]))
-        .await
-        .unwrap();
-    let before_root = store
-        .trace(&trace_id("t-derive"))
-        .await
-        .unwrap()
-        .unwrap()
-        .trace;
+    store.write(spans_only(vec![late_child, early_child])).await.unwrap();
+    let before_root = store.trace(&trace_id("t-derive")).await.unwrap().unwrap().trace;
     assert_eq!(before_root.status, Status::Running);
-    assert_eq!(
-        before_root.end_time, None,
-        "end stays open while the root is missing"
-    );
+    assert_eq!(before_root.end_time, None, "end stays open while the root is missing");
     store.write(spans_only(vec![root])).await.unwrap();
-    let trace = store
-        .trace(&trace_id("t-derive"))
-        .await
-        .unwrap()
-        .unwrap()
-        .trace;
+    let trace = store.trace(&trace_id("t-derive")).await.unwrap().unwrap().trace;
     assert_eq!(trace.start_time, Some(at(1)));
     assert_eq!(trace.end_time, Some(at(12)));
     assert_eq!(trace.duration_ms, Some(11_000));
     assert_eq!(trace.status, Status::Error);
     assert_eq!(trace.error.as_deref(), Some("payment declined"));
     assert_eq!(trace.name.as_deref(), Some("agent-root"));
-    assert_eq!(
-        trace.input,
-        Some(json!({"messages": [{"role": "user", "content": "book a flight"}]}))
-    );
+    assert_eq!(trace.input, Some(json!({"messages": [{"role": "user", "content": "book a flight"}]})));
     assert_eq!(trace.output, Some(json!({"answer": "booked"})));
 }
 
@@ -308,105 +210,33 @@ pub async fn explicit_trace_fields_beat_derived_ones(store: Arc<dyn TraceStore>)
     trace.name = Some("checkout-agent".into());
     trace.input = Some(json!("explicit input"));
     store
-        .write(WriteBatch {
-            traces: vec![trace],
-            spans: vec![span("t-explicit", "root", None, SpanType::Agent, 1, 2)],
-        })
+        .write(WriteBatch { traces: vec![trace], spans: vec![span("t-explicit", "root", None, SpanType::Agent, 1, 2)] })
         .await
         .unwrap();
-    store
-        .write(spans_only(vec![span(
-            "t-explicit",
-            "root",
-            None,
-            SpanType::Agent,
-            1,
-            3,
-        )]))
-        .await
-        .unwrap();
-    let stored = store
-        .trace(&trace_id("t-explicit"))
-        .await
-        .unwrap()
-        .unwrap()
-        .trace;
+    store.write(spans_only(vec![span("t-explicit", "root", None, SpanType::Agent, 1, 3)])).await.unwrap();
+    let stored = store.trace(&trace_id("t-explicit")).await.unwrap().unwrap().trace;
     assert_eq!(stored.name.as_deref(), Some("checkout-agent"));
     assert_eq!(stored.input, Some(json!("explicit input")));
-    assert_eq!(
-        stored.end_time,
-        Some(at(3)),
-        "fields not sent keep following the spans"
-    );
+    assert_eq!(stored.end_time, Some(at(3)), "fields not sent keep following the spans");
 }
 
 pub async fn token_totals_skip_agent_aggregates(store: Arc<dyn TraceStore>) {
     let mut agent = span("t-tokens", "agent", None, SpanType::Agent, 1, 9);
-    agent.tokens = Some(TokenUsage {
-        prompt: Some(300),
-        completion: Some(30),
-        total: Some(330),
-        ..TokenUsage::default()
-    });
-    let mut first_call = span(
-        "t-tokens",
-        "llm-1",
-        Some("agent"),
-        SpanType::ModelCall,
-        2,
-        3,
-    );
-    first_call.tokens = Some(TokenUsage {
-        prompt: Some(100),
-        completion: Some(10),
-        total: Some(110),
-        ..TokenUsage::default()
-    });
+    agent.tokens =
+        Some(TokenUsage { prompt: Some(300), completion: Some(30), total: Some(330), ..TokenUsage::default() });
+    let mut first_call = span("t-tokens", "llm-1", Some("agent"), SpanType::ModelCall, 2, 3);
+    first_call.tokens =
+        Some(TokenUsage { prompt: Some(100), completion: Some(10), total: Some(110), ..TokenUsage::default() });
     first_call.cost_usd = Some(0.25);
-    let mut second_call = span(
-        "t-tokens",
-        "llm-2",
-        Some("agent"),
-        SpanType::ModelCall,
-        4,
-        5,
-    );
-    second_call.tokens = Some(TokenUsage {
-        prompt: Some(200),
-        completion: Some(20),
-        ..TokenUsage::default()
-    });
+    let mut second_call = span("t-tokens", "llm-2", Some("agent"), SpanType::ModelCall, 4, 5);
+    second_call.tokens = Some(TokenUsage { prompt: Some(200), completion: Some(20), ..TokenUsage::default() });
     second_call.status = Some(Status::Error);
-    let mut embedding = span(
-        "t-tokens",
-        "embed",
-        Some("agent"),
-        SpanType::Embedding,
-        5,
-        6,
-    );
-    embedding.tokens = Some(TokenUsage {
-        prompt: Some(7),
-        ..TokenUsage::default()
-    });
+    let mut embedding = span("t-tokens", "embed", Some("agent"), SpanType::Embedding, 5, 6);
+    embedding.tokens = Some(TokenUsage { prompt: Some(7), ..TokenUsage::default() });
     let tool = span("t-tokens", "tool", Some("agent"), SpanType::ToolCall, 6, 7);
     let mcp = span("t-tokens", "mcp", Some("agent"), SpanType::McpCall, 7, 8);
-    store
-        .write(spans_only(vec![
-            agent,
-            first_call,
-            second_call,
-            embedding,
-            tool,
-            mcp,
-        ]))
-        .await
-        .unwrap();
-    let stats = store
-        .trace_stats(&trace_id("t-tokens"))
-        .await
-        .unwrap()
-        .unwrap();
+    store.write(spans_only(vec![agent, first_call, second_call, embedding, tool, mcp])).await.unwrap();
+    let stats = store.trace_stats(&trace_id("t-tokens")).await.unwrap().unwrap();
     assert_eq!(stats.total_spans, 6);
     assert_eq!(stats.model_calls, 2);
     assert_eq!(stats.tool_calls, 1);
@@ -414,10 +244,7 @@ pub async fn token_totals_skip_agent_aggregates(store: Arc<dyn TraceStore>) {
     assert_eq!(stats.error_spans, 1);
     assert_eq!(stats.prompt_tokens, 307);
     assert_eq!(stats.completion_tokens, 30);
-    assert_eq!(
-        stats.total_tokens, 337,
-        "total falls back to prompt + completion"
-    );
+    assert_eq!(stats.total_tokens, 337, "total falls back to prompt + completion");
     assert_eq!(stats.cost_usd, Some(0.25));
 }
 
@@ -452,25 +279,13 @@ pub async fn one_megabyte_input_round_trips(store: Arc<dyn TraceStore>) {
     let mut piece = span("t-big", "root", None, SpanType::ModelCall, 1, 2);
     piece.input = Some(json!({"document": big}));
     store.write(spans_only(vec![piece.clone()])).await.unwrap();
-    assert_eq!(
-        stored_span(&*store, "t-big", "root").await.input,
-        piece.input
-    );
+    assert_eq!(stored_span(&*store, "t-big", "root").await.input, piece.input);
 }
 
 pub async fn ten_thousand_span_trace(store: Arc<dyn TraceStore>) {
     let root = span("t-wide", "root", None, SpanType::Agent, 0, 59);
     let children: Vec<SpanPiece> = (0..9_999)
-        .map(|index| {
-            span(
-                "t-wide",
-                &format!("child-{index:05}"),
-                Some("root"),
-                SpanType::ToolCall,
-                1 + index % 50,
-                58,
-            )
-        })
+        .map(|index| span("t-wide", &format!("child-{index:05}"), Some("root"), SpanType::ToolCall, 1 + index % 50, 58))
         .collect();
     for chunk in children.chunks(2_500) {
         store.write(spans_only(chunk.to_vec())).await.unwrap();
@@ -479,29 +294,14 @@ pub async fn ten_thousand_span_trace(store: Arc<dyn TraceStore>) {
     let detail = store.trace(&trace_id("t-wide")).await.unwrap().unwrap();
     assert_eq!(detail.spans.len(), 10_000);
     assert_eq!(detail.trace.start_time, Some(at(0)));
-    assert_eq!(
-        store
-            .trace_stats(&trace_id("t-wide"))
-            .await
-            .unwrap()
-            .unwrap()
-            .tool_calls,
-        9_999
-    );
+    assert_eq!(store.trace_stats(&trace_id("t-wide")).await.unwrap().unwrap().tool_calls, 9_999);
 }
 
 pub async fn thousand_level_deep_trace(store: Arc<dyn TraceStore>) {
     let chain: Vec<SpanPiece> = (0..1_000)
         .map(|depth| {
             let parent = (depth > 0).then(|| format!("level-{:04}", depth - 1));
-            span(
-                "t-deep",
-                &format!("level-{depth:04}"),
-                parent.as_deref(),
-                SpanType::Chain,
-                1,
-                2,
-            )
+            span("t-deep", &format!("level-{depth:04}"), parent.as_deref(), SpanType::Chain, 1, 2)
         })
         .collect();
     store.write(spans_only(chain)).await.unwrap();
@@ -513,37 +313,11 @@ pub async fn thousand_level_deep_trace(store: Arc<dyn TraceStore>) {
 }
 
 pub async fn unknown_ids_read_as_none(store: Arc<dyn TraceStore>) {
-    assert!(store
-        .trace(&trace_id("no-such-trace"))
-        .await
-        .unwrap()
-        .is_none());
-    assert!(store
-        .span(&trace_id("no-such-trace"), &span_id("x"))
-        .await
-        .unwrap()
-        .is_none());
-    assert!(store
-        .trace_stats(&trace_id("no-such-trace"))
-        .await
-        .unwrap()
-        .is_none());
-    store
-        .write(spans_only(vec![span(
-            "t-known",
-            "root",
-            None,
-            SpanType::Agent,
-            1,
-            2,
-        )]))
-        .await
-        .unwrap();
-    assert!(store
-        .span(&trace_id("t-known"), &span_id("other"))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(store.trace(&trace_id("no-such-trace")).await.unwrap().is_none());
+    assert!(store.span(&trace_id("no-such-trace"), &span_id("x")).await.unwrap().is_none());
+    assert!(store.trace_stats(&trace_id("no-such-trace")).await.unwrap().is_none());
+    store.write(spans_only(vec![span("t-known", "root", None, SpanType::Agent, 1, 2)])).await.unwrap();
+    assert!(store.span(&trace_id("t-known"), &span_id("other")).await.unwrap().is_none());
 }
 
 pub async fn concurrent_writers_lose_nothing(store: Arc<dyn TraceStore>) {
@@ -555,14 +329,7 @@ pub async fn concurrent_writers_lose_nothing(store: Arc<dyn TraceStore>) {
                     .map(|index| {
                         let trace = format!("t-concurrent-{writer}-{batch}");
                         let parent = (index > 0).then_some("s-0");
-                        span(
-                            &trace,
-                            &format!("s-{index}"),
-                            parent,
-                            SpanType::ModelCall,
-                            1,
-                            2,
-                        )
+                        span(&trace, &format!("s-{index}"), parent, SpanType::ModelCall, 1, 2)
                     })
                     .collect();
                 store.write(spans_only(spans)).await.unwrap();

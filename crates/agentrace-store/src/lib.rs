@@ -116,11 +116,7 @@ pub trait TraceStore: Send + Sync + 'static {
     async fn trace(&self, trace_id: &TraceId) -> Result<Option<TraceDetail>, StoreError>;
 
     /// One span, or `None` when unknown.
-    async fn span(
-        &self,
-        trace_id: &TraceId,
-        span_id: &SpanId,
-    ) -> Result<Option<StoredSpan>, StoreError>;
+    async fn span(&self, trace_id: &TraceId, span_id: &SpanId) -> Result<Option<StoredSpan>, StoreError>;
 
     /// A trace's statistics (the `agent.trace_stats` view), or `None` when unknown.
     async fn trace_stats(&self, trace_id: &TraceId) -> Result<Option<TraceStats>, StoreError>;
@@ -148,46 +144,26 @@ impl FoldedBatch {
     pub fn fold(batch: WriteBatch) -> Self {
         let mut trace_pieces: HashMap<TraceId, Vec<TracePiece>> = HashMap::new();
         for piece in batch.traces {
-            trace_pieces
-                .entry(piece.trace_id.clone())
-                .or_default()
-                .push(piece);
+            trace_pieces.entry(piece.trace_id.clone()).or_default().push(piece);
         }
         let mut span_pieces: HashMap<(TraceId, SpanId), Vec<SpanPiece>> = HashMap::new();
         for piece in batch.spans {
-            span_pieces
-                .entry((piece.trace_id.clone(), piece.span_id.clone()))
-                .or_default()
-                .push(piece);
+            span_pieces.entry((piece.trace_id.clone(), piece.span_id.clone())).or_default().push(piece);
         }
-        let traces: HashMap<_, _> = trace_pieces
-            .into_iter()
-            .filter_map(|(id, pieces)| Some((id, fold_trace(pieces)?)))
-            .collect();
-        let spans: HashMap<_, _> = span_pieces
-            .into_iter()
-            .filter_map(|(key, pieces)| Some((key, fold_span(pieces)?)))
-            .collect();
-        let mut touched_traces: Vec<TraceId> = traces
-            .keys()
-            .cloned()
-            .chain(spans.keys().map(|(trace_id, _)| trace_id.clone()))
-            .collect();
+        let traces: HashMap<_, _> =
+            trace_pieces.into_iter().filter_map(|(id, pieces)| Some((id, fold_trace(pieces)?))).collect();
+        let spans: HashMap<_, _> =
+            span_pieces.into_iter().filter_map(|(key, pieces)| Some((key, fold_span(pieces)?))).collect();
+        let mut touched_traces: Vec<TraceId> =
+            traces.keys().cloned().chain(spans.keys().map(|(trace_id, _)| trace_id.clone())).collect();
         touched_traces.sort();
         touched_traces.dedup();
-        FoldedBatch {
-            traces,
-            spans,
-            touched_traces,
-        }
+        FoldedBatch { traces, spans, touched_traces }
     }
 
     /// Merges the folded spans into the stored ones (`existing` holds the
     /// stored state of those keys that exist).
-    pub fn merged_spans(
-        &self,
-        mut existing: HashMap<(TraceId, SpanId), SpanPiece>,
-    ) -> Vec<SpanPiece> {
+    pub fn merged_spans(&self, mut existing: HashMap<(TraceId, SpanId), SpanPiece>) -> Vec<SpanPiece> {
         let mut merged: Vec<SpanPiece> = self
             .spans
             .iter()
@@ -244,17 +220,12 @@ impl TraceRow {
         let root = spans.root.as_ref();
         let root_has_ended = root.is_some_and(SpanPiece::has_ended);
         let start_time = explicit.start_time.or(spans.earliest_start);
-        let end_time = explicit.end_time.or_else(|| {
-            root_has_ended
-                .then(|| spans.latest_end.max(root.and_then(|root| root.end_time)))
-                .flatten()
-        });
+        let end_time = explicit
+            .end_time
+            .or_else(|| root_has_ended.then(|| spans.latest_end.max(root.and_then(|root| root.end_time))).flatten());
         let (status, error) = if explicit.status.is_some() || explicit.error.is_some() {
-            let status = explicit.status.unwrap_or(if explicit.error.is_some() {
-                Status::Error
-            } else {
-                Status::Running
-            });
+            let status =
+                explicit.status.unwrap_or(if explicit.error.is_some() { Status::Error } else { Status::Running });
             (status, explicit.error.clone())
         } else {
             let status = root.and_then(|root| root.status).unwrap_or(Status::Running);
@@ -267,30 +238,15 @@ impl TraceRow {
         TraceRow {
             trace: StoredTrace {
                 trace_id: explicit.trace_id.clone(),
-                session_id: explicit
-                    .session_id
-                    .clone()
-                    .unwrap_or_else(|| explicit.trace_id.to_string()),
+                session_id: explicit.session_id.clone().unwrap_or_else(|| explicit.trace_id.to_string()),
                 user_id: explicit.user_id.clone(),
-                project: explicit
-                    .project
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_PROJECT.to_owned()),
-                name: explicit
-                    .name
-                    .clone()
-                    .or_else(|| root.and_then(|root| root.name.clone())),
+                project: explicit.project.clone().unwrap_or_else(|| DEFAULT_PROJECT.to_owned()),
+                name: explicit.name.clone().or_else(|| root.and_then(|root| root.name.clone())),
                 start_time,
                 end_time,
                 duration_ms,
-                input: explicit
-                    .input
-                    .clone()
-                    .or_else(|| root.and_then(|root| root.input.clone())),
-                output: explicit
-                    .output
-                    .clone()
-                    .or_else(|| root.and_then(|root| root.output.clone())),
+                input: explicit.input.clone().or_else(|| root.and_then(|root| root.input.clone())),
+                output: explicit.output.clone().or_else(|| root.and_then(|root| root.output.clone())),
                 status,
                 error,
                 metadata: explicit.metadata.clone(),
