@@ -37,7 +37,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     let state = AppState {
         store,
         ingestor: pipeline.ingestor(),
-        metrics: Some(metrics),
+        metrics,
         limits: Limits { max_body_bytes: settings.max_body_bytes },
     };
     let address = SocketAddr::new(settings.bind, settings.port);

@@ -37,7 +37,7 @@ impl Default for Limits {
 pub struct AppState {
     pub store: Arc<dyn TraceStore>,
     pub ingestor: Ingestor,
-    pub metrics: Option<PrometheusHandle>,
+    pub metrics: PrometheusHandle,
     pub limits: Limits,
 }
 

@@ -60,7 +60,9 @@ impl TestApp {
             }
         };
         let pipeline = Pipeline::start(Arc::clone(&store), pipeline);
-        let state = AppState { store: Arc::clone(&store), ingestor: pipeline.ingestor(), metrics: None, limits };
+        // A recorder that is not installed globally: each app renders its own (empty) metrics.
+        let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder().handle();
+        let state = AppState { store: Arc::clone(&store), ingestor: pipeline.ingestor(), metrics, limits };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         tokio::spawn(async move {
