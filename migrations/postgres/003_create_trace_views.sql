@@ -97,7 +97,10 @@ CROSS JOIN LATERAL (
     cycle_entries AS (
         SELECT c.origin AS span_id FROM climb c WHERE c.span_id = c.origin
     ),
-    tops AS (
+    -- MATERIALIZED, and probed from below one row at a time: without
+    -- statistics (a table never analyzed) the planner may otherwise run this
+    -- whole union again for every span of the trace.
+    tops AS MATERIALIZED (
         SELECT roots.span_id, roots.is_orphan FROM roots
         UNION ALL
         SELECT cycle_entries.span_id, false FROM cycle_entries
@@ -113,7 +116,9 @@ CROSS JOIN LATERAL (
                tops.is_orphan,
                s.span_id AS top
         FROM tops
-        JOIN agent.spans s ON s.trace_id = t.trace_id AND s.span_id = tops.span_id
+        CROSS JOIN LATERAL (
+            SELECT * FROM agent.spans s WHERE s.trace_id = t.trace_id AND s.span_id = tops.span_id OFFSET 0
+        ) AS s
         UNION ALL
         SELECT c.span_id, c.parent_span_id, c.span_type, c.name, c.start_time, c.end_time, c.duration_ms,
                c.status, c.model, c.provider, c.tokens_used,
@@ -137,7 +142,7 @@ CROSS JOIN LATERAL (
     )
     SELECT * FROM tree
 ) AS tree
-ORDER BY t.trace_id, tree.sort_key;
+ORDER BY t.trace_id COLLATE "C", tree.sort_key;
 
 COMMENT ON VIEW agent.trace_tree IS
     'One row per span in execution-tree order (pre-order, siblings by start time then span id), each span exactly once. '
@@ -207,10 +212,12 @@ CROSS JOIN LATERAL (
         FROM agent.spans s
         WHERE s.trace_id = t.trace_id
     ) AS usage
-) AS totals;
+) AS totals
+-- A session's traces in the order they ran (same order on SQLite).
+ORDER BY t.start_time NULLS LAST, t.trace_id COLLATE "C";
 
 COMMENT ON VIEW agent.trace_stats IS
-    'One row per trace with its span counts, token totals and cost. Filter on a trace column '
+    'One row per trace with its span counts, token totals and cost, oldest first. Filter on a trace column '
     '(WHERE session_id = ... or trace_id = ...): only the selected traces'' spans are read.';
 COMMENT ON COLUMN agent.trace_stats.total_duration_ms IS
     'The trace''s duration_ms: end_time - start_time.';

@@ -128,7 +128,7 @@ ORDER BY t.trace_id, node.key;
 -- only their spans are read, through the primary key. Tokens and cost count
 -- model_call and embedding spans only (an agent span may carry the whole
 -- run's usage again); only JSON numbers count, and sums are 0 when there is
--- nothing to sum.
+-- nothing to sum. Rows come oldest first, as on PostgreSQL.
 DROP VIEW IF EXISTS agent.trace_stats;
 CREATE VIEW agent.trace_stats AS
 SELECT t.trace_id,
@@ -177,4 +177,5 @@ CROSS JOIN json_each((
         FROM spans s
         WHERE s.trace_id = t.trace_id
     ) AS usage
-)) AS totals;
+)) AS totals
+ORDER BY t.start_time NULLS LAST, t.trace_id;
