@@ -121,9 +121,8 @@ impl Ingestor {
         if batch.is_empty() {
             return Ok(());
         }
-        let items = batch.spans.len() + batch.traces.len();
-        let bytes = batch.spans.iter().map(|span| span.approximate_size()).sum::<usize>()
-            + batch.traces.iter().map(|trace| trace.approximate_size()).sum::<usize>();
+        let items = batch.item_count();
+        let bytes = batch.approximate_size();
         // A request larger than the whole queue may still pass when the
         // queue is empty: its body already fit the configured size limit.
         let item_cost = items.min(self.config.queue_items) as u32;

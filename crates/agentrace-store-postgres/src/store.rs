@@ -10,7 +10,10 @@
 use std::collections::HashMap;
 
 use agentrace_core::time::Timestamp;
-use agentrace_core::{SpanId, SpanPiece, SpanType, Status, StoredSpan, StoredTrace, TokenUsage, TraceId};
+use agentrace_core::{
+    Attachment, AttachmentInfo, Feedback, SpanId, SpanPiece, SpanType, Status, StoredSpan, StoredTrace, TokenUsage,
+    TraceId,
+};
 use agentrace_store::{
     FoldedBatch, SpanAggregates, StoreError, TraceDetail, TraceRow, TraceStats, TraceStore, WriteBatch,
 };
@@ -313,7 +316,87 @@ async fn write_batch(transaction: &tokio_postgres::Transaction<'_>, folded: Fold
         )
         .await
         .map_err(store_error)?;
+    write_attachments(transaction, &folded.attachments).await?;
+    write_feedback(transaction, &folded.feedback).await
+}
+
+async fn write_attachments(
+    transaction: &tokio_postgres::Transaction<'_>,
+    attachments: &[Attachment],
+) -> Result<(), StoreError> {
+    if attachments.is_empty() {
+        return Ok(());
+    }
+    let trace_ids: Vec<&str> = attachments.iter().map(|attachment| attachment.trace_id.as_str()).collect();
+    let span_ids: Vec<&str> = attachments.iter().map(|attachment| attachment.span_id.as_str()).collect();
+    let names: Vec<&str> = attachments.iter().map(|attachment| attachment.name.as_str()).collect();
+    let content_types: Vec<&str> = attachments.iter().map(|attachment| attachment.content_type.as_str()).collect();
+    let contents: Vec<&[u8]> = attachments.iter().map(|attachment| attachment.content.as_slice()).collect();
+    transaction
+        .execute(
+            include_str!("queries/upsert_attachments.sql"),
+            &[&trace_ids, &span_ids, &names, &content_types, &contents],
+        )
+        .await
+        .map_err(store_error)?;
     Ok(())
+}
+
+async fn write_feedback(
+    transaction: &tokio_postgres::Transaction<'_>,
+    feedback: &[Feedback],
+) -> Result<(), StoreError> {
+    if feedback.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = feedback.iter().map(|item| item.feedback_id.as_str()).collect();
+    let trace_ids: Vec<Option<&str>> =
+        feedback.iter().map(|item| item.trace_id.as_ref().map(TraceId::as_str)).collect();
+    let span_ids: Vec<Option<&str>> = feedback.iter().map(|item| item.span_id.as_ref().map(SpanId::as_str)).collect();
+    let keys: Vec<&str> = feedback.iter().map(|item| item.key.as_str()).collect();
+    let scores: Vec<Option<f64>> = feedback.iter().map(|item| item.score).collect();
+    let values: Vec<Option<String>> = feedback.iter().map(|item| json_text(&item.value)).collect();
+    let comments: Vec<Option<&str>> = feedback.iter().map(|item| item.comment.as_deref()).collect();
+    let corrections: Vec<Option<String>> = feedback.iter().map(|item| json_text(&item.correction)).collect();
+    let sources: Vec<Option<String>> = feedback.iter().map(|item| json_text(&item.source)).collect();
+    let metadata: Vec<String> = feedback.iter().map(|item| Value::Object(item.metadata.clone()).to_string()).collect();
+    let created: Vec<Option<Timestamp>> = feedback.iter().map(|item| item.created_at).collect();
+    transaction
+        .execute(
+            include_str!("queries/upsert_feedback.sql"),
+            &[
+                &ids,
+                &trace_ids,
+                &span_ids,
+                &keys,
+                &scores,
+                &values,
+                &comments,
+                &corrections,
+                &sources,
+                &metadata,
+                &created,
+            ],
+        )
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+fn feedback_from_row(row: &Row) -> Feedback {
+    Feedback {
+        feedback_id: row.get(0),
+        trace_id: row.get::<_, Option<String>>(1).and_then(|id| TraceId::parse(id).ok()),
+        span_id: row.get::<_, Option<String>>(2).and_then(|id| SpanId::parse(id).ok()),
+        key: row.get(3),
+        score: row.get(4),
+        value: row.get(5),
+        comment: row.get(6),
+        correction: row.get(7),
+        source: row.get(8),
+        metadata: object(row.get(9)),
+        created_at: row.get(10),
+    }
 }
 
 #[async_trait]
@@ -381,6 +464,69 @@ impl TraceStore for PostgresStore {
             total_tokens: row.get(7),
             cost_usd: row.get(8),
         }))
+    }
+
+    async fn span_trace_id(&self, span_id: &SpanId) -> Result<Option<TraceId>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(include_str!("queries/span_trace_id.sql"), &[&span_id.as_str()])
+            .await
+            .map_err(store_error)?;
+        row.map(|row| {
+            TraceId::parse(row.get::<_, String>(0))
+                .map_err(|error| StoreError::Internal(format!("stored trace id is invalid: {error}")))
+        })
+        .transpose()
+    }
+
+    async fn attachments(&self, trace_id: &TraceId) -> Result<Vec<AttachmentInfo>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(include_str!("queries/select_attachments.sql"), &[&trace_id.as_str()])
+            .await
+            .map_err(store_error)?;
+        rows.iter()
+            .map(|row| {
+                let span_id = SpanId::parse(row.get::<_, String>(1))
+                    .map_err(|error| StoreError::Internal(format!("stored span id is invalid: {error}")))?;
+                Ok(AttachmentInfo {
+                    trace_id: trace_id.clone(),
+                    span_id,
+                    name: row.get(2),
+                    content_type: row.get(3),
+                    size_bytes: row.get(4),
+                })
+            })
+            .collect()
+    }
+
+    async fn attachment(
+        &self,
+        trace_id: &TraceId,
+        span_id: &SpanId,
+        name: &str,
+    ) -> Result<Option<Attachment>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(include_str!("queries/select_attachment.sql"), &[&trace_id.as_str(), &span_id.as_str(), &name])
+            .await
+            .map_err(store_error)?;
+        Ok(row.map(|row| Attachment {
+            trace_id: trace_id.clone(),
+            span_id: span_id.clone(),
+            name: row.get(2),
+            content_type: row.get(3),
+            content: row.get(4),
+        }))
+    }
+
+    async fn feedback(&self, trace_id: &TraceId) -> Result<Vec<Feedback>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(include_str!("queries/select_feedback.sql"), &[&trace_id.as_str()])
+            .await
+            .map_err(store_error)?;
+        Ok(rows.iter().map(feedback_from_row).collect())
     }
 
     async fn count_spans(&self) -> Result<u64, StoreError> {

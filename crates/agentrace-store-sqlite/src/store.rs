@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use agentrace_core::time::{parse_fixed_text, to_fixed_text, Timestamp};
-use agentrace_core::{SpanId, SpanPiece, SpanType, Status, StoredSpan, StoredTrace, TokenUsage, TraceId};
+use agentrace_core::{
+    Attachment, AttachmentInfo, Feedback, SpanId, SpanPiece, SpanType, Status, StoredSpan, StoredTrace, TokenUsage,
+    TraceId,
+};
 use agentrace_store::{
     FoldedBatch, SpanAggregates, StoreError, TraceDetail, TraceRow, TraceStats, TraceStore, WriteBatch,
 };
@@ -322,7 +325,91 @@ fn write_batch(connection: &mut Connection, folded: FoldedBatch) -> Result<(), S
                 .map_err(store_error)?;
         }
     }
+    write_attachments(&transaction, &folded.attachments, &now)?;
+    write_feedback(&transaction, &folded.feedback, &now)?;
     transaction.commit().map_err(store_error)
+}
+
+fn write_attachments(connection: &Connection, attachments: &[Attachment], now: &str) -> Result<(), StoreError> {
+    let mut upsert = connection
+        .prepare_cached(
+            "INSERT INTO agent.attachments \
+             (trace_id, span_id, name, content_type, size_bytes, content, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) \
+             ON CONFLICT (trace_id, span_id, name) DO UPDATE SET content_type = excluded.content_type, \
+             size_bytes = excluded.size_bytes, content = excluded.content, updated_at = excluded.updated_at",
+        )
+        .map_err(store_error)?;
+    for attachment in attachments {
+        upsert
+            .execute(params![
+                attachment.trace_id.as_str(),
+                attachment.span_id.as_str(),
+                attachment.name,
+                attachment.content_type,
+                attachment.content.len() as i64,
+                attachment.content,
+                now,
+            ])
+            .map_err(store_error)?;
+    }
+    Ok(())
+}
+
+fn write_feedback(connection: &Connection, feedback: &[Feedback], now: &str) -> Result<(), StoreError> {
+    // A retry that carries no client time keeps the time of first storage.
+    let mut upsert = connection
+        .prepare_cached(
+            "INSERT INTO agent.feedback (feedback_id, trace_id, span_id, key, score, value, comment, correction, \
+             source, metadata, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, ?12), ?12) \
+             ON CONFLICT (feedback_id) DO UPDATE SET trace_id = excluded.trace_id, span_id = excluded.span_id, \
+             key = excluded.key, score = excluded.score, value = excluded.value, comment = excluded.comment, \
+             correction = excluded.correction, source = excluded.source, metadata = excluded.metadata, \
+             created_at = coalesce(?11, feedback.created_at), updated_at = excluded.updated_at",
+        )
+        .map_err(store_error)?;
+    for item in feedback {
+        upsert
+            .execute(params![
+                item.feedback_id,
+                item.trace_id.as_ref().map(TraceId::as_str),
+                item.span_id.as_ref().map(SpanId::as_str),
+                item.key,
+                item.score,
+                item.value.as_ref().map(json_text),
+                item.comment,
+                item.correction.as_ref().map(json_text),
+                item.source.as_ref().map(json_text),
+                Value::Object(item.metadata.clone()).to_string(),
+                item.created_at.map(to_fixed_text),
+                now,
+            ])
+            .map_err(store_error)?;
+    }
+    Ok(())
+}
+
+fn feedback_from_row(row: &Row<'_>) -> rusqlite::Result<Feedback> {
+    Ok(Feedback {
+        feedback_id: row.get(0)?,
+        trace_id: row.get::<_, Option<String>>(1)?.and_then(|id| TraceId::parse(id).ok()),
+        span_id: row.get::<_, Option<String>>(2)?.and_then(|id| SpanId::parse(id).ok()),
+        key: row.get(3)?,
+        score: row.get(4)?,
+        value: parse_json(row.get(5)?),
+        comment: row.get(6)?,
+        correction: parse_json(row.get(7)?),
+        source: parse_json(row.get(8)?),
+        metadata: parse_json(row.get(9)?).and_then(object).unwrap_or_default(),
+        created_at: parse_time(row.get(10)?),
+    })
+}
+
+fn span_id_column(row: &Row<'_>, index: usize) -> rusqlite::Result<SpanId> {
+    SpanId::parse(row.get::<_, String>(index)?).map_err(|error| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, error.to_string().into())
+    })
 }
 
 #[async_trait]
@@ -402,6 +489,99 @@ impl TraceStore for SqliteStore {
                         })
                         .optional()
                 })
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn span_trace_id(&self, span_id: &SpanId) -> Result<Option<TraceId>, StoreError> {
+        let span_id = span_id.clone();
+        self.with_reader(move |connection| {
+            let stored: Option<String> = connection
+                .prepare_cached("SELECT trace_id FROM agent.spans WHERE span_id = ?1 ORDER BY trace_id LIMIT 1")
+                .and_then(|mut select| select.query_row([span_id.as_str()], |row| row.get(0)).optional())
+                .map_err(store_error)?;
+            stored
+                .map(|id| {
+                    TraceId::parse(id)
+                        .map_err(|error| StoreError::Internal(format!("stored trace id is invalid: {error}")))
+                })
+                .transpose()
+        })
+        .await
+    }
+
+    async fn attachments(&self, trace_id: &TraceId) -> Result<Vec<AttachmentInfo>, StoreError> {
+        let trace_id = trace_id.clone();
+        self.with_reader(move |connection| {
+            let mut select = connection
+                .prepare_cached(
+                    "SELECT span_id, name, content_type, size_bytes FROM agent.attachments WHERE trace_id = ?1 \
+                     ORDER BY span_id, name",
+                )
+                .map_err(store_error)?;
+            select
+                .query_map([trace_id.as_str()], |row| {
+                    Ok(AttachmentInfo {
+                        trace_id: trace_id.clone(),
+                        span_id: span_id_column(row, 0)?,
+                        name: row.get(1)?,
+                        content_type: row.get(2)?,
+                        size_bytes: row.get(3)?,
+                    })
+                })
+                .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn attachment(
+        &self,
+        trace_id: &TraceId,
+        span_id: &SpanId,
+        name: &str,
+    ) -> Result<Option<Attachment>, StoreError> {
+        let (trace_id, span_id, name) = (trace_id.clone(), span_id.clone(), name.to_owned());
+        self.with_reader(move |connection| {
+            connection
+                .prepare_cached(
+                    "SELECT content_type, content FROM agent.attachments \
+                     WHERE trace_id = ?1 AND span_id = ?2 AND name = ?3",
+                )
+                .and_then(|mut select| {
+                    select
+                        .query_row(params![trace_id.as_str(), span_id.as_str(), name], |row| {
+                            Ok(Attachment {
+                                trace_id: trace_id.clone(),
+                                span_id: span_id.clone(),
+                                name: name.clone(),
+                                content_type: row.get(0)?,
+                                content: row.get(1)?,
+                            })
+                        })
+                        .optional()
+                })
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn feedback(&self, trace_id: &TraceId) -> Result<Vec<Feedback>, StoreError> {
+        let trace_id = trace_id.clone();
+        self.with_reader(move |connection| {
+            let mut select = connection
+                .prepare_cached(
+                    "SELECT feedback_id, trace_id, span_id, key, score, value, comment, correction, source, \
+                     metadata, created_at FROM agent.feedback \
+                     WHERE trace_id = ?1 \
+                        OR (trace_id IS NULL AND span_id IN (SELECT span_id FROM agent.spans WHERE trace_id = ?1)) \
+                     ORDER BY created_at, feedback_id",
+                )
+                .map_err(store_error)?;
+            select
+                .query_map([trace_id.as_str()], feedback_from_row)
+                .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
                 .map_err(store_error)
         })
         .await

@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use agentrace_core::text::{escape_bytes, unescape};
 use agentrace_core::time::{parse_rfc3339, Timestamp};
-use agentrace_core::{SpanId, SpanPiece, SpanType, Status, TokenUsage, TraceId, TracePiece};
+use agentrace_core::{
+    Attachment, AttachmentInfo, Feedback, SpanId, SpanPiece, SpanType, Status, TokenUsage, TraceId, TracePiece,
+};
 use serde_json::{json, Value};
 
 use crate::{TraceStore, WriteBatch};
@@ -35,6 +37,9 @@ macro_rules! conformance_tests {
             thousand_level_deep_trace,
             unknown_ids_read_as_none,
             concurrent_writers_lose_nothing,
+            attachments_keep_their_bytes_and_replace_by_name,
+            feedback_belongs_to_its_trace_or_its_span,
+            span_trace_id_finds_a_span_by_id_alone,
         );
     };
     (@tests $make_store:path; $($check:ident),* $(,)?) => {
@@ -72,7 +77,7 @@ fn span(trace: &str, id: &str, parent: Option<&str>, kind: SpanType, start: u32,
 }
 
 fn spans_only(spans: Vec<SpanPiece>) -> WriteBatch {
-    WriteBatch { traces: Vec::new(), spans }
+    WriteBatch { spans, ..WriteBatch::default() }
 }
 
 fn started_piece() -> SpanPiece {
@@ -171,7 +176,7 @@ pub async fn spans_may_arrive_before_their_trace(store: Arc<dyn TraceStore>) {
     trace.project = Some("travel-agent".into());
     trace.tags = vec!["beta".into()];
     trace.metadata.insert("region".into(), json!("eu"));
-    store.write(WriteBatch { traces: vec![trace], spans: Vec::new() }).await.unwrap();
+    store.write(WriteBatch { traces: vec![trace], ..WriteBatch::default() }).await.unwrap();
     let completed = store.trace(&trace_id("t-late")).await.unwrap().unwrap().trace;
     assert_eq!(completed.session_id, "session-1");
     assert_eq!(completed.user_id.as_deref(), Some("user-7"));
@@ -210,7 +215,11 @@ pub async fn explicit_trace_fields_beat_derived_ones(store: Arc<dyn TraceStore>)
     trace.name = Some("checkout-agent".into());
     trace.input = Some(json!("explicit input"));
     store
-        .write(WriteBatch { traces: vec![trace], spans: vec![span("t-explicit", "root", None, SpanType::Agent, 1, 2)] })
+        .write(WriteBatch {
+            traces: vec![trace],
+            spans: vec![span("t-explicit", "root", None, SpanType::Agent, 1, 2)],
+            ..WriteBatch::default()
+        })
         .await
         .unwrap();
     store.write(spans_only(vec![span("t-explicit", "root", None, SpanType::Agent, 1, 3)])).await.unwrap();
@@ -340,4 +349,123 @@ pub async fn concurrent_writers_lose_nothing(store: Arc<dyn TraceStore>) {
         writer.unwrap();
     }
     assert_eq!(store.count_spans().await.unwrap(), 8 * 10 * 50);
+}
+
+fn attachment(trace: &str, span: &str, name: &str, content_type: &str, content: &[u8]) -> Attachment {
+    Attachment {
+        trace_id: trace_id(trace),
+        span_id: span_id(span),
+        name: name.into(),
+        content_type: content_type.into(),
+        content: content.to_vec(),
+    }
+}
+
+pub async fn attachments_keep_their_bytes_and_replace_by_name(store: Arc<dyn TraceStore>) {
+    let every_byte: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+    let image = attachment("t-files", "llm", "image", "image/png", b"\x89PNG\r\n\x1a\nfake");
+    let audio = attachment("t-files", "llm", "audio", "audio/wav", &every_byte);
+    let other_span = attachment("t-files", "tool", "report", "application/pdf", b"%PDF-1.7");
+    // Attachments may come before their span: the trace row is created for them.
+    store.write(WriteBatch { attachments: vec![image.clone(), audio.clone()], ..WriteBatch::default() }).await.unwrap();
+    assert!(store.trace(&trace_id("t-files")).await.unwrap().is_some(), "an attachment creates its trace row");
+    store.write(spans_only(vec![span("t-files", "llm", None, SpanType::ModelCall, 1, 2)])).await.unwrap();
+    let replaced = attachment("t-files", "llm", "image", "image/jpeg", b"\xFF\xD8\xFF\0jpeg");
+    store
+        .write(WriteBatch { attachments: vec![replaced.clone(), other_span.clone()], ..WriteBatch::default() })
+        .await
+        .unwrap();
+    store.write(WriteBatch { attachments: vec![replaced.clone()], ..WriteBatch::default() }).await.unwrap();
+
+    let listed = store.attachments(&trace_id("t-files")).await.unwrap();
+    let expected: Vec<AttachmentInfo> = vec![audio.info(), replaced.info(), other_span.info()];
+    assert_eq!(listed, expected, "ordered by span id, then name; one row per name");
+    assert_eq!(listed[0].size_bytes, 300_000);
+    let read = |span: &str, name: &str| {
+        let store = Arc::clone(&store);
+        let (span, name) = (span.to_owned(), name.to_owned());
+        async move { store.attachment(&trace_id("t-files"), &span_id(&span), &name).await.unwrap() }
+    };
+    assert_eq!(read("llm", "audio").await, Some(audio));
+    assert_eq!(read("llm", "image").await, Some(replaced), "the later attachment of a name replaces the earlier");
+    assert_eq!(read("llm", "missing").await, None);
+    assert!(store.attachments(&trace_id("no-such-trace")).await.unwrap().is_empty());
+}
+
+fn feedback(id: &str, trace: Option<&str>, span: Option<&str>, key: &str, created: Option<u32>) -> Feedback {
+    Feedback {
+        feedback_id: id.into(),
+        trace_id: trace.map(trace_id),
+        span_id: span.map(span_id),
+        key: key.into(),
+        score: Some(0.75),
+        value: Some(json!({"label": "good"})),
+        comment: Some("clear answer 👍".into()),
+        correction: None,
+        source: Some(json!({"type": "api", "metadata": {}})),
+        metadata: json!({"reviewer": "ada"}).as_object().unwrap().clone(),
+        created_at: created.map(at),
+    }
+}
+
+pub async fn feedback_belongs_to_its_trace_or_its_span(store: Arc<dyn TraceStore>) {
+    let on_trace = feedback("fb-1", Some("t-rated"), Some("root"), "helpfulness", Some(3));
+    // Sent before its span arrived, naming only the span: found through it later.
+    let on_span_only = feedback("fb-2", None, Some("llm"), "correctness", Some(2));
+    let elsewhere = feedback("fb-3", Some("t-other"), None, "helpfulness", Some(1));
+    store
+        .write(WriteBatch {
+            feedback: vec![on_trace.clone(), on_span_only.clone(), elsewhere.clone()],
+            ..WriteBatch::default()
+        })
+        .await
+        .unwrap();
+    assert!(store.trace(&trace_id("t-rated")).await.unwrap().is_none(), "feedback alone creates no trace");
+    assert_eq!(store.feedback(&trace_id("t-rated")).await.unwrap(), vec![on_trace.clone()]);
+
+    store
+        .write(spans_only(vec![
+            span("t-rated", "root", None, SpanType::Agent, 1, 9),
+            span("t-rated", "llm", Some("root"), SpanType::ModelCall, 2, 3),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.feedback(&trace_id("t-rated")).await.unwrap(),
+        vec![on_span_only.clone(), on_trace.clone()],
+        "ordered by created_at"
+    );
+    assert_eq!(store.feedback(&trace_id("t-other")).await.unwrap(), vec![elsewhere]);
+
+    let mut corrected = on_trace.clone();
+    corrected.score = Some(0.0);
+    corrected.comment = None;
+    corrected.correction = Some(json!({"answer": "rainy"}));
+    store.write(WriteBatch { feedback: vec![corrected.clone()], ..WriteBatch::default() }).await.unwrap();
+    assert_eq!(store.feedback(&trace_id("t-rated")).await.unwrap(), vec![on_span_only, corrected]);
+
+    let untimed = feedback("fb-4", Some("t-untimed"), None, "thumbs", None);
+    store.write(WriteBatch { feedback: vec![untimed.clone()], ..WriteBatch::default() }).await.unwrap();
+    let first = store.feedback(&trace_id("t-untimed")).await.unwrap();
+    assert!(first[0].created_at.is_some(), "the server's clock stands in for a missing client time");
+    store.write(WriteBatch { feedback: vec![untimed], ..WriteBatch::default() }).await.unwrap();
+    assert_eq!(store.feedback(&trace_id("t-untimed")).await.unwrap(), first, "a retry changes nothing");
+}
+
+pub async fn span_trace_id_finds_a_span_by_id_alone(store: Arc<dyn TraceStore>) {
+    assert_eq!(store.span_trace_id(&span_id("run-1")).await.unwrap(), None);
+    store
+        .write(spans_only(vec![
+            span("t-lookup-b", "run-1", None, SpanType::Chain, 1, 2),
+            span("t-lookup-a", "run-1", None, SpanType::Chain, 1, 2),
+            span("t-lookup-b", "run-2", Some("run-1"), SpanType::ToolCall, 1, 2),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(store.span_trace_id(&span_id("run-2")).await.unwrap(), Some(trace_id("t-lookup-b")));
+    assert_eq!(
+        store.span_trace_id(&span_id("run-1")).await.unwrap(),
+        Some(trace_id("t-lookup-a")),
+        "the smallest trace id when several hold the span id"
+    );
 }

@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 
 use agentrace_core::merge::{fold_span, fold_trace, merge_span, merge_trace};
-use agentrace_core::{SpanId, SpanPiece, StoredSpan, StoredTrace, TraceId, TracePiece};
+use agentrace_core::{
+    Attachment, AttachmentInfo, Feedback, SpanId, SpanPiece, StoredSpan, StoredTrace, TraceId, TracePiece,
+};
 use async_trait::async_trait;
 
 #[cfg(feature = "conformance")]
@@ -40,21 +42,39 @@ impl StoreError {
     }
 }
 
-/// Pieces of traces and spans to write in one transaction.
+/// Pieces of traces and spans, and the attachments and feedback that came
+/// with them, to write in one transaction.
 #[derive(Debug, Clone, Default)]
 pub struct WriteBatch {
     pub traces: Vec<TracePiece>,
     pub spans: Vec<SpanPiece>,
+    pub attachments: Vec<Attachment>,
+    pub feedback: Vec<Feedback>,
 }
 
 impl WriteBatch {
     pub fn is_empty(&self) -> bool {
-        self.traces.is_empty() && self.spans.is_empty()
+        self.traces.is_empty() && self.spans.is_empty() && self.attachments.is_empty() && self.feedback.is_empty()
     }
 
     pub fn extend(&mut self, other: WriteBatch) {
         self.traces.extend(other.traces);
         self.spans.extend(other.spans);
+        self.attachments.extend(other.attachments);
+        self.feedback.extend(other.feedback);
+    }
+
+    /// Items in the batch, for queue and batch limits.
+    pub fn item_count(&self) -> usize {
+        self.traces.len() + self.spans.len() + self.attachments.len() + self.feedback.len()
+    }
+
+    /// An approximation of the bytes the batch occupies, for queue and batch limits.
+    pub fn approximate_size(&self) -> usize {
+        self.spans.iter().map(SpanPiece::approximate_size).sum::<usize>()
+            + self.traces.iter().map(TracePiece::approximate_size).sum::<usize>()
+            + self.attachments.iter().map(|attachment| 256 + attachment.content.len()).sum::<usize>()
+            + self.feedback.iter().map(Feedback::approximate_size).sum::<usize>()
     }
 }
 
@@ -103,7 +123,13 @@ pub struct TraceStats {
 ///   embedding spans only (the `agent.trace_stats` view).
 /// - **Durable.** `Ok` means the whole batch is committed and will survive a
 ///   crash. `Err` means nothing of the batch was written.
-/// - **Unknown ids.** Reads of an unknown trace or span return `Ok(None)`.
+/// - **Attachments** are keyed by `(trace_id, span_id, name)` and **feedback**
+///   by `feedback_id`; writing one again replaces it. An attachment's trace
+///   row is created like a span's. Feedback needs no stored trace or span:
+///   it may name only a span id, and is found through that span once the
+///   span is stored.
+/// - **Unknown ids.** Reads of an unknown trace or span return `Ok(None)`
+///   (lists: empty).
 #[async_trait]
 pub trait TraceStore: Send + Sync + 'static {
     /// A short name for logs and metrics ("postgres", "sqlite").
@@ -121,6 +147,28 @@ pub trait TraceStore: Send + Sync + 'static {
     /// A trace's statistics (the `agent.trace_stats` view), or `None` when unknown.
     async fn trace_stats(&self, trace_id: &TraceId) -> Result<Option<TraceStats>, StoreError>;
 
+    /// The trace holding a span known only by its id (LangSmith run ids are
+    /// UUIDs, unique over all traces). When several traces hold the id, the
+    /// smallest trace id in byte order; `None` when no trace does.
+    async fn span_trace_id(&self, span_id: &SpanId) -> Result<Option<TraceId>, StoreError>;
+
+    /// The attachments of a trace's spans, without their bytes, ordered by
+    /// span id then name (byte order).
+    async fn attachments(&self, trace_id: &TraceId) -> Result<Vec<AttachmentInfo>, StoreError>;
+
+    /// One attachment with its bytes, or `None` when unknown.
+    async fn attachment(
+        &self,
+        trace_id: &TraceId,
+        span_id: &SpanId,
+        name: &str,
+    ) -> Result<Option<Attachment>, StoreError>;
+
+    /// The feedback on a trace: feedback naming the trace, and feedback
+    /// naming only a span id that one of its spans has. Ordered by
+    /// `created_at`, then `feedback_id`.
+    async fn feedback(&self, trace_id: &TraceId) -> Result<Vec<Feedback>, StoreError>;
+
     /// Number of spans stored, over all traces.
     async fn count_spans(&self) -> Result<u64, StoreError>;
 
@@ -135,6 +183,10 @@ pub trait TraceStore: Send + Sync + 'static {
 pub struct FoldedBatch {
     pub traces: HashMap<TraceId, TracePiece>,
     pub spans: HashMap<(TraceId, SpanId), SpanPiece>,
+    /// One per `(trace_id, span_id, name)`, the last sent; sorted by that key.
+    pub attachments: Vec<Attachment>,
+    /// One per `feedback_id`, the last sent; sorted by id.
+    pub feedback: Vec<Feedback>,
     /// Every trace the batch touches (directly or through a span), sorted so
     /// that concurrent writers lock rows in the same order.
     pub touched_traces: Vec<TraceId>,
@@ -154,11 +206,28 @@ impl FoldedBatch {
             trace_pieces.into_iter().filter_map(|(id, pieces)| Some((id, fold_trace(pieces)?))).collect();
         let spans: HashMap<_, _> =
             span_pieces.into_iter().filter_map(|(key, pieces)| Some((key, fold_span(pieces)?))).collect();
-        let mut touched_traces: Vec<TraceId> =
-            traces.keys().cloned().chain(spans.keys().map(|(trace_id, _)| trace_id.clone())).collect();
+        let mut attachments: HashMap<(TraceId, SpanId, String), Attachment> = HashMap::new();
+        for attachment in batch.attachments {
+            attachments
+                .insert((attachment.trace_id.clone(), attachment.span_id.clone(), attachment.name.clone()), attachment);
+        }
+        let mut attachments: Vec<Attachment> = attachments.into_values().collect();
+        attachments.sort_by(|a, b| (&a.trace_id, &a.span_id, &a.name).cmp(&(&b.trace_id, &b.span_id, &b.name)));
+        let mut feedback: HashMap<String, Feedback> = HashMap::new();
+        for item in batch.feedback {
+            feedback.insert(item.feedback_id.clone(), item);
+        }
+        let mut feedback: Vec<Feedback> = feedback.into_values().collect();
+        feedback.sort_by(|a, b| a.feedback_id.cmp(&b.feedback_id));
+        let mut touched_traces: Vec<TraceId> = traces
+            .keys()
+            .cloned()
+            .chain(spans.keys().map(|(trace_id, _)| trace_id.clone()))
+            .chain(attachments.iter().map(|attachment| attachment.trace_id.clone()))
+            .collect();
         touched_traces.sort();
         touched_traces.dedup();
-        FoldedBatch { traces, spans, touched_traces }
+        FoldedBatch { traces, spans, attachments, feedback, touched_traces }
     }
 
     /// Merges the folded spans into the stored ones (`existing` holds the
