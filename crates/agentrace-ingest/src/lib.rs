@@ -2,6 +2,7 @@
 //! turn wire formats into the core model, and the pipeline that batches
 //! pieces from concurrent requests into durable group commits.
 
+pub mod langsmith;
 pub mod native;
 pub mod pipeline;
 pub mod rejection;
