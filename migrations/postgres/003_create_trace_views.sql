@@ -83,19 +83,19 @@ CROSS JOIN LATERAL (
                         AND k.parent_span_id = l.span_id
                         AND k.span_id COLLATE "C" >= l.span_id COLLATE "C")
         UNION ALL
-        SELECT c.origin, l.parent_span_id, c.steps + 1
-        FROM climb c
+        SELECT climb.origin, l.parent_span_id, climb.steps + 1
+        FROM climb
         CROSS JOIN LATERAL (
             SELECT l.parent_span_id FROM agent.spans l
             WHERE l.trace_id = t.trace_id
-              AND l.span_id = c.span_id
-              AND l.span_id COLLATE "C" > c.origin COLLATE "C"
+              AND l.span_id = climb.span_id
+              AND l.span_id COLLATE "C" > climb.origin COLLATE "C"
             OFFSET 0
         ) AS l
-        WHERE c.steps < (SELECT count(*) FROM agent.spans a WHERE a.trace_id = t.trace_id)
+        WHERE climb.steps < (SELECT count(*) FROM agent.spans a WHERE a.trace_id = t.trace_id)
     ),
     cycle_entries AS (
-        SELECT c.origin AS span_id FROM climb c WHERE c.span_id = c.origin
+        SELECT climb.origin AS span_id FROM climb WHERE climb.span_id = climb.origin
     ),
     -- MATERIALIZED, and probed from below one row at a time: without
     -- statistics (a table never analyzed) the planner may otherwise run this

@@ -11,12 +11,12 @@
 -- agent.trace_tree
 --
 -- SQLite neither pushes an outer filter into a recursive CTE nor has
--- LATERAL, and even with the trace id inside the CTE, a plain join in the
--- recursive step is planned as a scan of all spans. So the recursion runs in
--- a subquery correlated with each agent.traces row, passed as the argument
--- of json_each (which SQLite re-evaluates per outer row), and its recursive
--- step is a CROSS JOIN, which keeps the working row as the outer loop and
--- makes each step an index probe on spans_trace_parent_idx. The subquery
+-- LATERAL. So the recursion runs in a subquery correlated with each
+-- agent.traces row, passed as the argument of json_each (which SQLite
+-- evaluates again for each outer row), with the trace id inside. Its joins
+-- are CROSS JOINs, which SQLite never reorders: the working row stays the
+-- outer loop and each step is an index probe (spans_trace_parent_idx, or the
+-- primary key), whatever the planner would estimate otherwise. The subquery
 -- returns the rows of one trace as a JSON array in tree order: [rowid,
 -- level, path, sort_key, is_orphan]; the span's columns are then read by
 -- rowid. `SELECT * FROM agent.trace_tree WHERE trace_id = ?` therefore costs
@@ -77,14 +77,14 @@ CROSS JOIN json_each((
           AND EXISTS (SELECT 1 FROM spans k
                       WHERE k.trace_id = t.trace_id AND k.parent_span_id = l.span_id AND k.span_id >= l.span_id)
         UNION ALL
-        SELECT c.origin, l.parent_span_id, c.steps + 1
-        FROM climb c
+        SELECT climb.origin, l.parent_span_id, climb.steps + 1
+        FROM climb
         CROSS JOIN size
         CROSS JOIN spans l
         WHERE l.trace_id = t.trace_id
-          AND l.span_id = c.span_id
-          AND l.span_id > c.origin
-          AND c.steps < size.n
+          AND l.span_id = climb.span_id
+          AND l.span_id > climb.origin
+          AND climb.steps < size.n
     ),
     tops (span_id, is_orphan) AS (
         SELECT roots.span_id, roots.is_orphan FROM roots
