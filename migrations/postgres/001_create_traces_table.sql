@@ -2,10 +2,9 @@
 -- Version: 001
 -- Date: 2026-11-28
 
+-- No COMMENT ON SCHEMA: it needs the schema's owner, and a database
+-- administrator may have created the schema for agentrace's role beforehand.
 CREATE SCHEMA IF NOT EXISTS agent;
-
-COMMENT ON SCHEMA agent IS
-    'agentrace: traces of LLM agent runs (sessions, traces, spans) and the views over them.';
 
 CREATE TABLE IF NOT EXISTS agent.traces (
     trace_id    TEXT PRIMARY KEY CHECK (trace_id <> ''),

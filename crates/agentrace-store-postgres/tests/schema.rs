@@ -384,3 +384,33 @@ async fn both_views_read_one_trace_through_indexes_among_100k_spans() {
     let rows = client.query(stats, &[&"session-123"]).await.unwrap();
     assert_eq!(rows.len(), 10);
 }
+
+/// A database administrator may create the schema and let agentrace's own
+/// role fill it: the migrations must not need to own the schema. (The role
+/// still needs CREATE on the database: PostgreSQL checks it for
+/// `CREATE SCHEMA IF NOT EXISTS` even when the schema exists.)
+#[tokio::test]
+async fn a_role_that_does_not_own_the_schema_can_migrate() {
+    let database = fresh_database().await.expect("a fresh PostgreSQL database");
+    let admin = database.connect().await.unwrap();
+    let role = format!("{}_app", database.name());
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE \"{role}\" LOGIN;
+             CREATE SCHEMA agent;
+             GRANT USAGE, CREATE ON SCHEMA agent TO \"{role}\";
+             GRANT CREATE ON DATABASE \"{name}\" TO \"{role}\";",
+            name = database.name()
+        ))
+        .await
+        .unwrap();
+    let url = database.url().replacen("postgres@", &format!("{role}@"), 1);
+    let migrated = agentrace_store_postgres::migrations::apply_url(&url).await;
+    drop(admin);
+    drop(database);
+    // Roles outlive the test's database; this one is of no further use.
+    let elsewhere = fresh_database().await.unwrap();
+    let cleanup = elsewhere.connect().await.unwrap();
+    cleanup.batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\"")).await.unwrap();
+    migrated.expect("migrating as a role that may create in the schema but does not own it");
+}
