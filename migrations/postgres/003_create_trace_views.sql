@@ -161,7 +161,7 @@ COMMENT ON COLUMN agent.trace_tree.is_orphan IS
 --
 -- One aggregate per trace through LATERAL, so that a filter on a trace
 -- column (session_id, trace_id, user_id, ...) selects traces by their index
--- first and only their spans are read, through the primary key.
+-- first and only their spans are read, through an index on trace_id.
 -- Tokens and cost count model_call and embedding spans only: an agent span
 -- may carry the whole run's usage again, and counting it would double count.
 CREATE OR REPLACE VIEW agent.trace_stats AS

@@ -125,10 +125,10 @@ ORDER BY t.trace_id, node.key;
 -- One aggregate per trace, computed in a subquery correlated with the
 -- agent.traces row (json_each's argument, as above), so that a filter on a
 -- trace column (session_id, trace_id, ...) picks traces by their index and
--- only their spans are read, through the primary key. Tokens and cost count
--- model_call and embedding spans only (an agent span may carry the whole
--- run's usage again); only JSON numbers count, and sums are 0 when there is
--- nothing to sum. Rows come oldest first, as on PostgreSQL.
+-- only their spans are read, through an index on trace_id. Tokens and cost
+-- count model_call and embedding spans only (an agent span may carry the
+-- whole run's usage again); only JSON numbers count, and sums are 0 when
+-- there is nothing to sum. Rows come oldest first, as on PostgreSQL.
 DROP VIEW IF EXISTS agent.trace_stats;
 CREATE VIEW agent.trace_stats AS
 SELECT t.trace_id,
