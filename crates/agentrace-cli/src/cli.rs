@@ -76,6 +76,12 @@ pub struct ServeSettings {
     #[arg(long, env = "AGENTRACE_BATCH_LINGER_MS", default_value_t = 2)]
     pub batch_linger_ms: u64,
 
+    /// Make the LangSmith `GET /info` send the SDK to `POST /runs/batch`
+    /// (JSON) instead of `/runs/multipart`. For proxies that cannot pass
+    /// multipart bodies; the SDK drops attachments on that path.
+    #[arg(long, env = "AGENTRACE_LANGSMITH_BATCH_ENDPOINT")]
+    pub langsmith_batch_endpoint: bool,
+
     /// PostgreSQL connections in the pool.
     #[arg(long, env = "AGENTRACE_PG_POOL_SIZE", default_value_t = 8)]
     pub pg_pool_size: usize,

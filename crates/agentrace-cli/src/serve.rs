@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use agentrace_ingest::pipeline::Pipeline;
 use agentrace_ingest::PipelineConfig;
-use agentrace_server::{AppState, Limits};
+use agentrace_server::{AppState, LangsmithSettings, Limits};
 use anyhow::Context;
 use metrics_exporter_prometheus::PrometheusBuilder;
 use tracing_subscriber::EnvFilter;
@@ -39,6 +39,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         ingestor: pipeline.ingestor(),
         metrics,
         limits: Limits { max_body_bytes: settings.max_body_bytes },
+        langsmith: LangsmithSettings { use_batch_endpoint: settings.langsmith_batch_endpoint },
     };
     let address = SocketAddr::new(settings.bind, settings.port);
     let listener =
@@ -57,6 +58,7 @@ fn print_banner(backend: &Backend, address: SocketAddr) {
     println!("agentrace {} listening on {base}", env!("CARGO_PKG_VERSION"));
     println!("  store:       {}", backend.describe());
     println!("  ingest:      POST {base}/api/v1/ingest   (native JSON API)");
+    println!("  langsmith:   LANGSMITH_ENDPOINT={base} LANGSMITH_TRACING=true   (the langsmith SDK)");
     println!("  read:        GET  {base}/api/v1/traces/{{trace_id}}");
     println!("  API docs:    {base}/api/v1/openapi.json");
     println!("  health:      {base}/healthz  {base}/readyz  {base}/metrics");

@@ -1,6 +1,6 @@
-//! `JsonBody`: the request body of a JSON route, read with the media type
-//! checked and the size limit applied, so that every route answers 415 and
-//! 413 the same way.
+//! `JsonBody` and `MultipartBody`: the request body of a route, read with
+//! the media type checked and the size limit applied, so that every route
+//! answers 415 and 413 the same way.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -27,16 +27,41 @@ impl FromRequest<AppState> for JsonBody {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let media_type = media_type(&request).unwrap_or_default();
         if !is_json(&media_type) {
-            return Err(ApiError::UnsupportedMediaType(media_type));
+            return Err(ApiError::UnsupportedMediaType { media_type, expected: "application/json" });
         }
-        let limit = state.limits.max_body_bytes;
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge { limit }
-            } else {
-                ApiError::UnreadableBody(rejection.body_text())
-            }
-        })?;
-        Ok(JsonBody(bytes))
+        Ok(JsonBody(read_limited(request, state).await?))
     }
+}
+
+/// The request body of a `multipart/form-data` route, with its full
+/// Content-Type (which carries the boundary).
+pub struct MultipartBody {
+    pub content_type: String,
+    pub bytes: Bytes,
+}
+
+impl FromRequest<AppState> for MultipartBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let media_type = media_type(&request).unwrap_or_default();
+        if media_type != "multipart/form-data" {
+            return Err(ApiError::UnsupportedMediaType { media_type, expected: "multipart/form-data; boundary=…" });
+        }
+        let content_type =
+            request.headers().get(CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned();
+        Ok(MultipartBody { content_type, bytes: read_limited(request, state).await? })
+    }
+}
+
+/// Reads the whole (already decoded) body, answering 413 past the limit.
+async fn read_limited(request: Request, state: &AppState) -> Result<Bytes, ApiError> {
+    let limit = state.limits.max_body_bytes;
+    Bytes::from_request(request, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge { limit }
+        } else {
+            ApiError::UnreadableBody(rejection.body_text())
+        }
+    })
 }

@@ -13,8 +13,8 @@ use serde_json::json;
 pub enum ApiError {
     #[error(transparent)]
     Body(#[from] BodyError),
-    #[error("unsupported media type {0:?}; send Content-Type: application/json")]
-    UnsupportedMediaType(String),
+    #[error("unsupported media type {media_type:?}; send Content-Type: {expected}")]
+    UnsupportedMediaType { media_type: String, expected: &'static str },
     #[error("the request body is larger than the limit of {limit} bytes (after decompression)")]
     PayloadTooLarge { limit: usize },
     #[error("could not read the request body: {0}")]
@@ -58,7 +58,7 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::Body(_) | ApiError::UnreadableBody(_) => StatusCode::BAD_REQUEST,
-            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -73,7 +73,7 @@ impl ApiError {
             ApiError::Body(BodyError::Malformed { .. }) => "malformed_json",
             ApiError::Body(BodyError::Shape(_)) => "invalid_body",
             ApiError::UnreadableBody(_) => "unreadable_body",
-            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::NotFound { .. } => "not_found",
             ApiError::QueueFull { .. } => "queue_full",

@@ -32,6 +32,15 @@ impl Default for Limits {
     }
 }
 
+/// How the LangSmith-compatible endpoints present themselves to the SDK.
+#[derive(Debug, Clone, Default)]
+pub struct LangsmithSettings {
+    /// Makes `GET /info` tell the SDK to send runs to `/runs/batch` (JSON)
+    /// rather than `/runs/multipart`: for proxies that mangle multipart
+    /// bodies, and for tests of that path. The SDK drops attachments there.
+    pub use_batch_endpoint: bool,
+}
+
 /// What every handler may use.
 #[derive(Clone)]
 pub struct AppState {
@@ -39,6 +48,7 @@ pub struct AppState {
     pub ingestor: Ingestor,
     pub metrics: PrometheusHandle,
     pub limits: Limits,
+    pub langsmith: LangsmithSettings,
 }
 
 /// The whole HTTP application.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use agentrace_ingest::pipeline::Pipeline;
 use agentrace_ingest::PipelineConfig;
-use agentrace_server::{AppState, Limits};
+use agentrace_server::{AppState, LangsmithSettings, Limits};
 use agentrace_store::TraceStore;
 use agentrace_store_postgres::PostgresStore;
 use agentrace_store_sqlite::SqliteStore;
@@ -46,6 +46,15 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, limits: Limits, pipeline: PipelineConfig) -> TestApp {
+        TestApp::spawn_configured(backend, limits, pipeline, LangsmithSettings::default()).await
+    }
+
+    pub async fn spawn_configured(
+        backend: Backend,
+        limits: Limits,
+        pipeline: PipelineConfig,
+        langsmith: LangsmithSettings,
+    ) -> TestApp {
         let (store, database): (Arc<dyn TraceStore>, DatabaseGuard) = match backend {
             Backend::Sqlite => {
                 let file = agentrace_testkit::sqlite::TempSqlite::new();
@@ -62,7 +71,7 @@ impl TestApp {
         let pipeline = Pipeline::start(Arc::clone(&store), pipeline);
         // A recorder that is not installed globally: each app renders its own (empty) metrics.
         let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder().handle();
-        let state = AppState { store: Arc::clone(&store), ingestor: pipeline.ingestor(), metrics, limits };
+        let state = AppState { store: Arc::clone(&store), ingestor: pipeline.ingestor(), metrics, limits, langsmith };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         tokio::spawn(async move {

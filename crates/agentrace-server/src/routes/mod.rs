@@ -3,10 +3,11 @@
 
 mod health;
 mod ingest;
+mod langsmith;
 mod traces;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::Router;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
@@ -26,11 +27,36 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/traces/{trace_id}/spans"),
     ("GET", "/api/v1/traces/{trace_id}/spans/{span_id}"),
     ("PATCH", "/api/v1/traces/{trace_id}/spans/{span_id}"),
+    ("GET", "/api/v1/traces/{trace_id}/spans/{span_id}/attachments/{name}"),
+    ("GET", "/info"),
+    ("POST", "/runs/multipart"),
+    ("POST", "/runs/batch"),
+    ("POST", "/runs"),
+    ("PATCH", "/runs/{run_id}"),
+    ("POST", "/feedback"),
+    ("GET", "/api/v1/info"),
+    ("POST", "/api/v1/runs/multipart"),
+    ("POST", "/api/v1/runs/batch"),
+    ("POST", "/api/v1/runs"),
+    ("PATCH", "/api/v1/runs/{run_id}"),
+    ("POST", "/api/v1/feedback"),
 ];
+
+/// The LangSmith SDK's endpoints, served at the root and under `/api/v1`
+/// (the SDK appends its paths to whatever base URL it is given).
+fn langsmith_routes(prefix: &str, router: Router<AppState>) -> Router<AppState> {
+    router
+        .route(&format!("{prefix}/info"), get(langsmith::info))
+        .route(&format!("{prefix}/runs/multipart"), post(langsmith::multipart))
+        .route(&format!("{prefix}/runs/batch"), post(langsmith::batch))
+        .route(&format!("{prefix}/runs"), post(langsmith::create_run))
+        .route(&format!("{prefix}/runs/{{run_id}}"), patch(langsmith::update_run))
+        .route(&format!("{prefix}/feedback"), post(langsmith::create_feedback))
+}
 
 pub fn router(state: AppState) -> Router {
     let max_body_bytes = state.limits.max_body_bytes;
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
@@ -40,6 +66,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/traces/{trace_id}", get(traces::get_trace).patch(ingest::update_trace))
         .route("/api/v1/traces/{trace_id}/spans", post(ingest::create_span))
         .route("/api/v1/traces/{trace_id}/spans/{span_id}", get(traces::get_span).patch(ingest::update_span))
+        .route("/api/v1/traces/{trace_id}/spans/{span_id}/attachments/{name}", get(traces::get_attachment));
+    let router = langsmith_routes("/api/v1", langsmith_routes("", router));
+    router
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(RequestDecompressionLayer::new())
         .layer(TraceLayer::new_for_http())

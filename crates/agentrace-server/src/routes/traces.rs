@@ -1,8 +1,11 @@
-//! Reading one trace or one span back.
+//! Reading one trace (with its spans, statistics, attachment list and
+//! feedback), one span, or one attachment back.
 
-use agentrace_core::{SpanId, StoredSpan, TraceId};
+use agentrace_core::{AttachmentInfo, Feedback, SpanId, StoredSpan, TraceId};
 use agentrace_store::{TraceDetail, TraceStats};
 use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
@@ -13,6 +16,10 @@ pub struct TraceResponse {
     #[serde(flatten)]
     pub detail: TraceDetail,
     pub stats: TraceStats,
+    /// Files attached to the trace's spans, without their bytes (read one
+    /// at `…/spans/{span_id}/attachments/{name}`).
+    pub attachments: Vec<AttachmentInfo>,
+    pub feedback: Vec<Feedback>,
 }
 
 fn not_found(what: &'static str, id: &str) -> ApiError {
@@ -26,7 +33,9 @@ pub async fn get_trace(
     let trace_id = TraceId::parse(raw_trace_id.as_str()).map_err(|_| not_found("trace", &raw_trace_id))?;
     let detail = state.store.trace(&trace_id).await?.ok_or_else(|| not_found("trace", &raw_trace_id))?;
     let stats = state.store.trace_stats(&trace_id).await?.unwrap_or_default();
-    Ok(Json(TraceResponse { detail, stats }))
+    let attachments = state.store.attachments(&trace_id).await?;
+    let feedback = state.store.feedback(&trace_id).await?;
+    Ok(Json(TraceResponse { detail, stats, attachments, feedback }))
 }
 
 pub async fn get_span(
@@ -38,4 +47,28 @@ pub async fn get_span(
     let span_id = SpanId::parse(raw_span_id.as_str()).map_err(|_| missing())?;
     let span = state.store.span(&trace_id, &span_id).await?.ok_or_else(missing)?;
     Ok(Json(span))
+}
+
+/// One attachment's bytes, with the content type it was sent with. Clients
+/// chose those bytes and that type, so the browser is told to download
+/// them rather than render them beside the UI.
+pub async fn get_attachment(
+    State(state): State<AppState>,
+    Path((raw_trace_id, raw_span_id, name)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let missing = || not_found("attachment", &name);
+    let trace_id = TraceId::parse(raw_trace_id.as_str()).map_err(|_| missing())?;
+    let span_id = SpanId::parse(raw_span_id.as_str()).map_err(|_| missing())?;
+    let attachment = state.store.attachment(&trace_id, &span_id, &name).await?.ok_or_else(missing)?;
+    // The stored type is escaped text from the wire; one that is not a
+    // valid header value is served as plain bytes.
+    let content_type = HeaderValue::from_str(&attachment.content_type)
+        .unwrap_or(HeaderValue::from_static(agentrace_core::attachment::DEFAULT_CONTENT_TYPE));
+    let headers = [
+        (header::CONTENT_TYPE, content_type),
+        (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment")),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox")),
+    ];
+    Ok((headers, attachment.content).into_response())
 }
