@@ -8,6 +8,7 @@ mod helpers;
 
 mod endpoints;
 mod replay;
+mod sdk;
 
 use std::path::PathBuf;
 

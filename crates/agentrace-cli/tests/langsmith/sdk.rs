@@ -1,0 +1,258 @@
+//! The real `langsmith` Python SDK against a test server: `sdk_scenario.py`
+//! traces a small agent, then these tests check agentrace's store against
+//! what the script says it sent. Each scenario runs in the SDK's four
+//! sending modes, on both backends.
+//!
+//! The SDK is installed by `scripts/test` into `target/python-venv`
+//! (pinned version below); `AGENTRACE_TEST_PYTHON` names another
+//! interpreter. Without one these tests fail: they never skip.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use agentrace_ingest::PipelineConfig;
+use agentrace_server::{LangsmithSettings, Limits};
+use serde_json::{json, Value};
+
+use crate::helpers::{Backend, TestApp};
+
+/// The SDK version `scripts/test` installs and these tests were written against.
+pub const LANGSMITH_VERSION: &str = "0.15.1";
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    /// The default: multipart, zstd-compressed once the client has read `/info`.
+    Zstd,
+    /// `LANGSMITH_DISABLE_RUN_COMPRESSION=true`: plain multipart.
+    Plain,
+    /// The server's `/info` sends the client to `/runs/batch`.
+    Batch,
+    /// `Client(auto_batch_tracing=False)`: one POST and one PATCH per run.
+    Single,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Zstd => "zstd",
+            Mode::Plain => "plain",
+            Mode::Batch => "batch",
+            Mode::Single => "single",
+        }
+    }
+}
+
+fn python() -> PathBuf {
+    if let Some(python) = std::env::var_os("AGENTRACE_TEST_PYTHON") {
+        return PathBuf::from(python);
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/python-venv/bin/python");
+    assert!(
+        venv.exists(),
+        "the LangSmith SDK tests need Python with langsmith=={LANGSMITH_VERSION}, expected at {}.\n\
+         Run scripts/test, which creates it, or:\n  \
+         python3 -m venv target/python-venv && target/python-venv/bin/pip install langsmith=={LANGSMITH_VERSION}\n\
+         (or set AGENTRACE_TEST_PYTHON to an interpreter that has it)",
+        venv.display()
+    );
+    venv
+}
+
+/// Runs the scenario against `app`; returns what the script reports.
+async fn run_scenario(app: &TestApp, mode: Mode) -> Value {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/langsmith/sdk_scenario.py");
+    let mut command = tokio::process::Command::new(python());
+    command
+        .arg(&script)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir())
+        .env("LANGSMITH_ENDPOINT", &app.base_url)
+        .env("LANGSMITH_TRACING", "true")
+        .env("LANGSMITH_API_KEY", "lsv2_test_key_not_checked")
+        .env("AGENTRACE_SDK_MODE", mode.name())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if mode == Mode::Plain {
+        command.env("LANGSMITH_DISABLE_RUN_COMPRESSION", "true");
+    }
+    let child = command.spawn().unwrap_or_else(|error| panic!("cannot start {}: {error}", python().display()));
+    let output = tokio::time::timeout(Duration::from_secs(180), child.wait_with_output())
+        .await
+        .expect("the SDK scenario finished within 180 s")
+        .expect("the SDK scenario ran");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "sdk_scenario.py ({}) failed: {}\n{stderr}", mode.name(), output.status);
+    let report: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|error| panic!("no JSON report from sdk_scenario.py ({error}): {stdout}\n{stderr}"));
+    let sdk_failures: Vec<&Value> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|message| {
+            // The batch endpoint cannot carry attachments; the SDK says so.
+            !(mode == Mode::Batch && message.as_str().is_some_and(|text| text.contains("ttachment")))
+        })
+        .collect();
+    assert!(sdk_failures.is_empty(), "the SDK logged problems ({}): {sdk_failures:?}\n{stderr}", mode.name());
+    report
+}
+
+async fn spawn(backend: Backend, mode: Mode) -> TestApp {
+    let settings = LangsmithSettings { use_batch_endpoint: mode == Mode::Batch };
+    TestApp::spawn_configured(backend, Limits::default(), PipelineConfig::default(), settings).await
+}
+
+fn id<'a>(report: &'a Value, name: &str) -> &'a str {
+    report["ids"][name].as_str().unwrap_or_else(|| panic!("no id for {name} in {}", report["ids"]))
+}
+
+fn span<'a>(trace: &'a Value, span_id: &str) -> &'a Value {
+    trace["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|span| span["span_id"] == span_id)
+        .unwrap_or_else(|| panic!("span {span_id} in trace {}", trace["trace"]["trace_id"]))
+}
+
+async fn sdk_traces_are_stored(backend: Backend, mode: Mode) {
+    let app = spawn(backend, mode).await;
+    let report = run_scenario(&app, mode).await;
+    let runs: Vec<&str> = [
+        "agent",
+        "llm",
+        "tool",
+        "retriever",
+        "broken_tool",
+        "failing_agent",
+        "big",
+        "unicode",
+        "attachment",
+        "manual_root",
+        "manual_llm",
+    ]
+    .into_iter()
+    .map(|name| id(&report, name))
+    .collect();
+    let turns: Vec<&str> =
+        report["ids"]["thread_turns"].as_array().unwrap().iter().map(|id| id.as_str().unwrap()).collect();
+    assert_eq!(turns.len(), 3);
+    // Every run once: nothing lost, nothing duplicated, nothing else.
+    assert_eq!(app.store.count_spans().await.unwrap(), (runs.len() + turns.len()) as u64);
+
+    // agent → chat_model (llm) → web_search (tool) → lookup_docs (retriever), and a failing tool.
+    let agent_id = id(&report, "agent");
+    let agent = app.trace(agent_id).await;
+    assert_eq!(agent["spans"].as_array().unwrap().len(), 5);
+    assert_eq!(agent["trace"]["project"], "sdk-tests");
+    assert_eq!(agent["trace"]["status"], "success", "the agent caught its tool's error");
+    assert_eq!(agent["trace"]["input"], json!({"question": "What's the weather in Paris?"}));
+    assert_eq!(agent["trace"]["output"], json!({"output": "found 1"}));
+    let chain = [("agent", "chain", None), ("llm", "model_call", Some("agent")), ("tool", "tool_call", Some("llm"))];
+    let chain = chain
+        .into_iter()
+        .chain([("retriever", "retriever", Some("tool")), ("broken_tool", "tool_call", Some("agent"))]);
+    for (name, span_type, parent) in chain {
+        let stored = span(&agent, id(&report, name));
+        assert_eq!(stored["span_type"], span_type, "{name}");
+        assert_eq!(stored["parent_span_id"], parent.map_or(Value::Null, |parent| json!(id(&report, parent))), "{name}");
+        assert_eq!(stored["status"], if name == "broken_tool" { "error" } else { "success" }, "{name}");
+    }
+    let llm = span(&agent, id(&report, "llm"));
+    assert_eq!((llm["model"].as_str(), llm["provider"].as_str()), (Some("gpt-4o-mini"), Some("openai")));
+    assert_eq!(
+        llm["tokens_used"],
+        json!({"prompt": 120, "completion": 30, "total": 150, "cache_read": 100, "reasoning": 10})
+    );
+    assert_eq!(span(&agent, id(&report, "tool"))["model"], Value::Null, "inherited model metadata stays metadata");
+    assert!(span(&agent, id(&report, "broken_tool"))["error"].as_str().unwrap().starts_with("ValueError('boom 3')"));
+    assert_eq!(
+        (
+            agent["stats"]["model_calls"].as_i64(),
+            agent["stats"]["total_tokens"].as_i64(),
+            agent["stats"]["error_spans"].as_i64()
+        ),
+        (Some(1), Some(150), Some(1))
+    );
+    let feedback = agent["feedback"].as_array().unwrap();
+    assert_eq!(feedback.len(), 1, "{feedback:?}");
+    assert_eq!((feedback[0]["key"].as_str(), feedback[0]["score"].as_f64()), (Some("helpfulness"), Some(0.75)));
+    assert_eq!(feedback[0]["comment"], "précis 👍");
+
+    let failing = app.trace(id(&report, "failing_agent")).await;
+    assert_eq!(failing["trace"]["status"], "error");
+    assert!(failing["trace"]["error"].as_str().unwrap().starts_with("RuntimeError('the agent gave up')"));
+
+    // Three traces of one conversation.
+    let thread_id = report["thread_id"].as_str().unwrap();
+    for turn in &turns {
+        let trace = app.trace(turn).await;
+        assert_eq!(trace["trace"]["session_id"], thread_id);
+        assert_eq!(trace["trace"]["metadata"]["langsmith.session_key"], "thread_id");
+        assert_eq!(trace["trace"]["status"], "success");
+    }
+
+    // 200 KB of input, byte for byte; unicode exactly.
+    let big = app.trace(id(&report, "big")).await;
+    assert_eq!(big["spans"][0]["input"], json!({"document": report["big"]}));
+    assert!(report["big"].as_str().unwrap().len() > 200_000);
+    let unicode = app.trace(id(&report, "unicode")).await;
+    assert_eq!(unicode["trace"]["name"], "翻訳 🌏");
+    assert_eq!(unicode["spans"][0]["input"], json!({"text": report["unicode"]}));
+    let reversed: String = report["unicode"].as_str().unwrap().chars().rev().collect();
+    assert_eq!(unicode["spans"][0]["output"], json!({"translation": reversed}));
+
+    // The attachment, except through /runs/batch, which cannot carry one.
+    let attachment_run = id(&report, "attachment");
+    let traced = app.trace(attachment_run).await;
+    let attachments = traced["attachments"].as_array().unwrap();
+    if mode == Mode::Batch {
+        assert!(attachments.is_empty());
+    } else {
+        assert_eq!(attachments.len(), 1, "{attachments:?}");
+        assert_eq!(attachments[0]["name"], "image");
+        assert_eq!(attachments[0]["content_type"], "image/png");
+        let path = format!("/api/v1/traces/{attachment_run}/spans/{attachment_run}/attachments/image");
+        let bytes = app.client.get(app.url(&path)).send().await.unwrap().bytes().await.unwrap();
+        let expected: Vec<u8> =
+            report["png"].as_array().unwrap().iter().map(|byte| byte.as_u64().unwrap() as u8).collect();
+        assert_eq!(bytes.to_vec(), expected);
+    }
+
+    // A RunTree used by hand, its usage set only in metadata.
+    let manual = app.trace(id(&report, "manual_root")).await;
+    assert_eq!(manual["trace"]["session_id"], "conv-manual");
+    assert_eq!(manual["trace"]["metadata"]["langsmith.session_key"], "conversation_id");
+    assert_eq!(manual["trace"]["tags"], json!(["manual"]));
+    assert_eq!(manual["trace"]["output"], json!({"answer": "hello"}));
+    let manual_llm = span(&manual, id(&report, "manual_llm"));
+    assert_eq!(manual_llm["span_type"], "model_call");
+    assert_eq!(manual_llm["tokens_used"], json!({"prompt": 3, "completion": 1, "total": 4}));
+    assert_eq!(manual_llm["parent_span_id"], id(&report, "manual_root"));
+}
+
+macro_rules! sdk_tests {
+    ($($test:ident: $backend:ident, $mode:ident;)*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                sdk_traces_are_stored(Backend::$backend, Mode::$mode).await;
+            }
+        )*
+    };
+}
+
+sdk_tests! {
+    sdk_zstd_multipart_on_sqlite: Sqlite, Zstd;
+    sdk_zstd_multipart_on_postgres: Postgres, Zstd;
+    sdk_plain_multipart_on_sqlite: Sqlite, Plain;
+    sdk_plain_multipart_on_postgres: Postgres, Plain;
+    sdk_runs_batch_on_sqlite: Sqlite, Batch;
+    sdk_runs_batch_on_postgres: Postgres, Batch;
+    sdk_single_post_and_patch_on_sqlite: Sqlite, Single;
+    sdk_single_post_and_patch_on_postgres: Postgres, Single;
+}
