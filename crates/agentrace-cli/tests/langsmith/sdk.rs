@@ -1,7 +1,8 @@
 //! The real `langsmith` Python SDK against a test server: `sdk_scenario.py`
 //! traces a small agent, then these tests check agentrace's store against
 //! what the script says it sent. Each scenario runs in the SDK's four
-//! sending modes, on both backends.
+//! sending modes, on both backends; the `/runs/batch` mode runs against the
+//! `agentrace` binary itself, started with `--langsmith-batch-endpoint`.
 //!
 //! The SDK is installed by `scripts/test` into `target/python-venv`
 //! (pinned version below); `AGENTRACE_TEST_PYTHON` names another
@@ -9,11 +10,15 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
-use agentrace_ingest::PipelineConfig;
-use agentrace_server::{LangsmithSettings, Limits};
+use agentrace_store::TraceStore;
+use agentrace_store_postgres::PostgresStore;
+use agentrace_store_sqlite::SqliteStore;
+use reqwest::StatusCode;
 use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::helpers::{Backend, TestApp};
 
@@ -59,8 +64,92 @@ fn python() -> PathBuf {
     venv
 }
 
+/// A server the SDK can reach, and its store.
+struct Target {
+    base_url: String,
+    client: reqwest::Client,
+    store: Arc<dyn TraceStore>,
+    // Keeps the server (and its database) alive; dropped last.
+    _server: Server,
+}
+
+/// Held only for its Drop, which stops the server (`kill_on_drop`).
+#[allow(dead_code)]
+enum Server {
+    InProcess(TestApp),
+    Binary { process: tokio::process::Child, database: Database },
+}
+
+/// Held only for its Drop, which removes the database.
+#[allow(dead_code)]
+enum Database {
+    Sqlite(agentrace_testkit::sqlite::TempSqlite),
+    Postgres(agentrace_testkit::postgres::TestDatabase),
+}
+
+impl Target {
+    async fn in_process(backend: Backend) -> Target {
+        let app = TestApp::spawn(backend).await;
+        Target {
+            base_url: app.base_url.clone(),
+            client: app.client.clone(),
+            store: Arc::clone(&app.store),
+            _server: Server::InProcess(app),
+        }
+    }
+
+    /// `agentrace serve --langsmith-batch-endpoint` on a free port.
+    async fn binary_with_batch_endpoint(backend: Backend) -> Target {
+        let (store_args, database) = match backend {
+            Backend::Sqlite => {
+                let file = agentrace_testkit::sqlite::TempSqlite::new();
+                (vec!["--sqlite-path".to_owned(), file.path().display().to_string()], Database::Sqlite(file))
+            }
+            Backend::Postgres => {
+                let database = agentrace_testkit::postgres::fresh_database().await.expect("fresh postgres database");
+                (vec!["--database-url".to_owned(), database.url().to_owned()], Database::Postgres(database))
+            }
+        };
+        let mut process = tokio::process::Command::new(env!("CARGO_BIN_EXE_agentrace"))
+            .args(["serve", "--port", "0", "--log", "warn", "--langsmith-batch-endpoint"])
+            .args(&store_args)
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("agentrace starts");
+        let mut lines = BufReader::new(process.stdout.take().expect("stdout")).lines();
+        let base_url = loop {
+            let line = lines.next_line().await.expect("stdout").expect("the server prints its address");
+            if let Some(url) = line.split("listening on ").nth(1) {
+                break url.trim().to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // The server has migrated and opened the database: open it beside it.
+        let store: Arc<dyn TraceStore> = match &database {
+            Database::Sqlite(file) => Arc::new(SqliteStore::open(file.path()).expect("open the server's sqlite file")),
+            Database::Postgres(database) => {
+                Arc::new(PostgresStore::connect(database.url(), 2).await.expect("connect to the server's database"))
+            }
+        };
+        Target { base_url, client: reqwest::Client::new(), store, _server: Server::Binary { process, database } }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    async fn trace(&self, trace_id: &str) -> Value {
+        let response = self.client.get(self.url(&format!("/api/v1/traces/{trace_id}"))).send().await.expect("sent");
+        assert_eq!(response.status(), StatusCode::OK, "trace {trace_id}");
+        response.json().await.expect("a JSON trace")
+    }
+}
+
 /// Runs the scenario against `app`; returns what the script reports.
-async fn run_scenario(app: &TestApp, mode: Mode) -> Value {
+async fn run_scenario(app: &Target, mode: Mode) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/langsmith/sdk_scenario.py");
     let mut command = tokio::process::Command::new(python());
     command
@@ -101,9 +190,11 @@ async fn run_scenario(app: &TestApp, mode: Mode) -> Value {
     report
 }
 
-async fn spawn(backend: Backend, mode: Mode) -> TestApp {
-    let settings = LangsmithSettings { use_batch_endpoint: mode == Mode::Batch };
-    TestApp::spawn_configured(backend, Limits::default(), PipelineConfig::default(), settings).await
+async fn spawn(backend: Backend, mode: Mode) -> Target {
+    match mode {
+        Mode::Batch => Target::binary_with_batch_endpoint(backend).await,
+        Mode::Zstd | Mode::Plain | Mode::Single => Target::in_process(backend).await,
+    }
 }
 
 fn id<'a>(report: &'a Value, name: &str) -> &'a str {
