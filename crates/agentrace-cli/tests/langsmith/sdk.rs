@@ -1,8 +1,9 @@
-//! The real `langsmith` Python SDK against a test server: `sdk_scenario.py`
-//! traces a small agent, then these tests check agentrace's store against
-//! what the script says it sent. Each scenario runs in the SDK's four
-//! sending modes, on both backends; the `/runs/batch` mode runs against the
-//! `agentrace` binary itself, started with `--langsmith-batch-endpoint`.
+//! The real `langsmith` Python SDK against the real `agentrace` binary:
+//! `sdk_scenario.py` traces a small agent, then these tests check what the
+//! read API, the store and the schema's reference queries show against what
+//! the script says it sent. The scenario runs in the SDK's four sending
+//! modes, on both backends; for the `/runs/batch` mode the server is started
+//! with `--langsmith-batch-endpoint`.
 //!
 //! The SDK is installed by `scripts/test` into `target/python-venv`
 //! (pinned version below); `AGENTRACE_TEST_PYTHON` names another
@@ -20,7 +21,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::Backend;
 
 /// The SDK version `scripts/test` installs and these tests were written against.
 pub const LANGSMITH_VERSION: &str = "0.15.1";
@@ -64,42 +65,25 @@ fn python() -> PathBuf {
     venv
 }
 
-/// A server the SDK can reach, and its store.
+/// `agentrace serve` (the binary) on a free port and a fresh database, and
+/// the store opened beside it.
 struct Target {
     base_url: String,
     client: reqwest::Client,
     store: Arc<dyn TraceStore>,
-    // Keeps the server (and its database) alive; dropped last.
-    _server: Server,
+    database: Database,
+    // Held only for its Drop, which stops the server (`kill_on_drop`).
+    _process: tokio::process::Child,
 }
 
-/// Held only for its Drop, which stops the server (`kill_on_drop`).
-#[allow(dead_code)]
-enum Server {
-    InProcess(TestApp),
-    Binary { process: tokio::process::Child, database: Database },
-}
-
-/// Held only for its Drop, which removes the database.
-#[allow(dead_code)]
 enum Database {
     Sqlite(agentrace_testkit::sqlite::TempSqlite),
     Postgres(agentrace_testkit::postgres::TestDatabase),
 }
 
 impl Target {
-    async fn in_process(backend: Backend) -> Target {
-        let app = TestApp::spawn(backend).await;
-        Target {
-            base_url: app.base_url.clone(),
-            client: app.client.clone(),
-            store: Arc::clone(&app.store),
-            _server: Server::InProcess(app),
-        }
-    }
-
-    /// `agentrace serve --langsmith-batch-endpoint` on a free port.
-    async fn binary_with_batch_endpoint(backend: Backend) -> Target {
+    /// In `Mode::Batch`, the server runs with `--langsmith-batch-endpoint`.
+    async fn start(backend: Backend, mode: Mode) -> Target {
         let (store_args, database) = match backend {
             Backend::Sqlite => {
                 let file = agentrace_testkit::sqlite::TempSqlite::new();
@@ -110,9 +94,12 @@ impl Target {
                 (vec!["--database-url".to_owned(), database.url().to_owned()], Database::Postgres(database))
             }
         };
-        let mut process = tokio::process::Command::new(env!("CARGO_BIN_EXE_agentrace"))
-            .args(["serve", "--port", "0", "--log", "warn", "--langsmith-batch-endpoint"])
-            .args(&store_args)
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_agentrace"));
+        command.args(["serve", "--port", "0", "--log", "warn"]).args(&store_args);
+        if mode == Mode::Batch {
+            command.arg("--langsmith-batch-endpoint");
+        }
+        let mut process = command
             .env_remove("DATABASE_URL")
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -134,7 +121,7 @@ impl Target {
                 Arc::new(PostgresStore::connect(database.url(), 2).await.expect("connect to the server's database"))
             }
         };
-        Target { base_url, client: reqwest::Client::new(), store, _server: Server::Binary { process, database } }
+        Target { base_url, client: reqwest::Client::new(), store, database, _process: process }
     }
 
     fn url(&self, path: &str) -> String {
@@ -145,6 +132,49 @@ impl Target {
         let response = self.client.get(self.url(&format!("/api/v1/traces/{trace_id}"))).send().await.expect("sent");
         assert_eq!(response.status(), StatusCode::OK, "trace {trace_id}");
         response.json().await.expect("a JSON trace")
+    }
+
+    /// Runs one of the schema's reference queries with `$1` bound to
+    /// `argument`; returns the named text columns of each row.
+    async fn query(&self, sql: &str, argument: &str, columns: &[&str]) -> Vec<Vec<String>> {
+        match &self.database {
+            Database::Postgres(database) => {
+                let client = database.connect().await.expect("connect");
+                let rows = client.query(sql, &[&argument]).await.unwrap_or_else(|error| panic!("{sql}: {error}"));
+                rows.iter()
+                    .map(|row| {
+                        columns
+                            .iter()
+                            .map(|column| {
+                                let index = row.columns().iter().position(|c| c.name() == *column).expect(column);
+                                postgres_text(row, index)
+                            })
+                            .collect()
+                    })
+                    .collect()
+            }
+            Database::Sqlite(file) => {
+                let connection = agentrace_store_sqlite::connection::open(file.path()).expect("open");
+                let sql = sql.replace("$1", "?1");
+                let mut statement = connection.prepare(&sql).unwrap_or_else(|error| panic!("{sql}: {error}"));
+                let names: Vec<String> = statement.column_names().into_iter().map(str::to_owned).collect();
+                let indexes: Vec<usize> =
+                    columns.iter().map(|column| names.iter().position(|name| name == column).expect(column)).collect();
+                let rows = statement
+                    .query_map([argument], |row| {
+                        Ok(indexes
+                            .iter()
+                            .map(|&index| {
+                                let value = row.get_ref(index).expect("column");
+                                let text = value.as_str().map(str::to_owned);
+                                text.or_else(|_| value.as_i64().map(|number| number.to_string())).unwrap_or_default()
+                            })
+                            .collect::<Vec<String>>())
+                    })
+                    .expect("query");
+                rows.map(|row| row.expect("row")).collect()
+            }
+        }
     }
 }
 
@@ -190,11 +220,16 @@ async fn run_scenario(app: &Target, mode: Mode) -> Value {
     report
 }
 
+/// A text or integer column as text; anything else (NULL included) as "".
+fn postgres_text(row: &tokio_postgres::Row, index: usize) -> String {
+    let text = row.try_get::<_, Option<String>>(index).map(Option::unwrap_or_default);
+    text.or_else(|_| row.try_get::<_, i64>(index).map(|number| number.to_string()))
+        .or_else(|_| row.try_get::<_, i32>(index).map(|number| number.to_string()))
+        .unwrap_or_default()
+}
+
 async fn spawn(backend: Backend, mode: Mode) -> Target {
-    match mode {
-        Mode::Batch => Target::binary_with_batch_endpoint(backend).await,
-        Mode::Zstd | Mode::Plain | Mode::Single => Target::in_process(backend).await,
-    }
+    Target::start(backend, mode).await
 }
 
 fn id<'a>(report: &'a Value, name: &str) -> &'a str {
@@ -324,6 +359,57 @@ async fn sdk_traces_are_stored(backend: Backend, mode: Mode) {
     assert_eq!(manual_llm["span_type"], "model_call");
     assert_eq!(manual_llm["tokens_used"], json!({"prompt": 3, "completion": 1, "total": 4}));
     assert_eq!(manual_llm["parent_span_id"], id(&report, "manual_root"));
+
+    reference_queries_show_the_traces(&app, &report).await;
+}
+
+/// The schema's four reference queries, verbatim, find the SDK's traces
+/// like any others.
+async fn reference_queries_show_the_traces(app: &Target, report: &Value) {
+    let thread_id = report["thread_id"].as_str().unwrap();
+    let turns: Vec<String> =
+        report["ids"]["thread_turns"].as_array().unwrap().iter().map(|id| id.to_string().replace('"', "")).collect();
+    let newest_first: Vec<String> = turns.iter().rev().cloned().collect();
+    let sessions = app
+        .query("SELECT * FROM agent.traces WHERE session_id = $1 ORDER BY start_time DESC", thread_id, &["trace_id"])
+        .await;
+    assert_eq!(sessions.into_iter().flatten().collect::<Vec<_>>(), newest_first);
+
+    let agent = id(report, "agent");
+    let tree = app
+        .query("SELECT * FROM agent.trace_tree WHERE trace_id = $1", agent, &["span_id", "level", "span_type"])
+        .await;
+    let expected: Vec<Vec<String>> = [
+        ("agent", "1", "chain"),
+        ("llm", "2", "model_call"),
+        ("tool", "3", "tool_call"),
+        ("retriever", "4", "retriever"),
+        ("broken_tool", "2", "tool_call"),
+    ]
+    .into_iter()
+    .map(|(name, level, span_type)| vec![id(report, name).to_owned(), level.to_owned(), span_type.to_owned()])
+    .collect();
+    assert_eq!(tree, expected, "pre-order, siblings by start time");
+
+    let stats = app
+        .query(
+            "SELECT * FROM agent.trace_stats WHERE session_id = $1",
+            thread_id,
+            &["trace_id", "total_spans", "status"],
+        )
+        .await;
+    assert_eq!(stats.len(), 3);
+    assert!(stats.iter().all(|row| turns.contains(&row[0]) && row[1] == "1" && row[2] == "success"), "{stats:?}");
+
+    let model_calls = app
+        .query(
+            "SELECT span_id, name, model, provider, duration_ms, tokens_used\n\
+             FROM agent.spans WHERE trace_id = $1 AND span_type = 'model_call' ORDER BY start_time",
+            agent,
+            &["span_id", "name", "model", "provider"],
+        )
+        .await;
+    assert_eq!(model_calls, [[id(report, "llm"), "chat_model", "gpt-4o-mini", "openai"]]);
 }
 
 macro_rules! sdk_tests {
