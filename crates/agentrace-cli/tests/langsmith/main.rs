@@ -7,6 +7,7 @@
 mod helpers;
 
 mod endpoints;
+mod load;
 mod replay;
 mod sdk;
 
