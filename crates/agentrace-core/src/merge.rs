@@ -14,7 +14,9 @@ use serde_json::{Map, Value};
 
 use crate::model::{SpanPiece, SpanType, Status, TokenUsage, TracePiece};
 
-fn is_placeholder_json(value: &Value) -> bool {
+/// Whether a JSON value is a placeholder (`null`, `""`, `[]`, `{}`), which
+/// never overwrites a real value.
+pub fn is_placeholder_json(value: &Value) -> bool {
     match value {
         Value::Null => true,
         Value::String(text) => text.is_empty(),

@@ -5,9 +5,11 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ItemRejection {
-    /// "trace" or "span".
+    /// "trace" or "span" (native API); "post", "patch", "attachment",
+    /// "feedback" or "part" (LangSmith).
     pub kind: &'static str,
-    /// Position of the item in its array in the request.
+    /// Position of the item in its array in the request (LangSmith
+    /// multipart: of the part at fault).
     pub index: usize,
     /// The item's id, when it could be read.
     #[serde(skip_serializing_if = "Option::is_none")]

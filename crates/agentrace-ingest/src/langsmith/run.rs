@@ -7,6 +7,7 @@
 //! merge rules of `agentrace_core::merge` fold the pieces together in the
 //! store.
 
+use agentrace_core::merge::is_placeholder_json;
 use agentrace_core::time::{from_epoch_millis, parse_rfc3339, to_micros_precision, Timestamp};
 use agentrace_core::{Attachment, SpanId, SpanPiece, SpanType, Status, TokenUsage, TraceId, TracePiece};
 use base64::Engine as _;
@@ -253,7 +254,7 @@ impl ParsedRun {
             is_root.then(|| trace_piece(&trace_id, &metadata, &wire.session_name, &wire.address, &wire.tags)).flatten();
 
         let mut add = |key: &str, value: Option<Value>| {
-            if let Some(value) = value.filter(|value| !is_placeholder(value)) {
+            if let Some(value) = value.filter(|value| !is_placeholder_json(value)) {
                 metadata.insert(key.to_owned(), value);
             }
         };
@@ -309,16 +310,6 @@ impl ParsedRun {
             events: wire.events.unwrap_or_default(),
         };
         RunPieces { span, trace, attachments, rejected }
-    }
-}
-
-fn is_placeholder(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::String(text) => text.is_empty(),
-        Value::Array(items) => items.is_empty(),
-        Value::Object(map) => map.is_empty(),
-        Value::Bool(_) | Value::Number(_) => false,
     }
 }
 
