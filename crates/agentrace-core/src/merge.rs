@@ -6,6 +6,10 @@
 //!   life wins (an ended piece beats a started one); at the same stage, the
 //!   later arrival wins.
 //! - Metadata objects merge key by key under the same rule; tags are a union.
+//! - Span events are a union too: the winning piece's events, then the
+//!   other's that it lacks. Events of one span come from several messages
+//!   (OTLP log records join their span's events), and a re-sent list adds
+//!   nothing.
 //!
 //! Folding the same piece twice changes nothing, so client retries are safe,
 //! and pieces of different stages give the same result in either order.
@@ -73,6 +77,28 @@ fn merge_tokens(existing: Option<TokenUsage>, incoming: Option<TokenUsage>, inco
     (!merged.is_empty()).then_some(merged)
 }
 
+fn merge_events(existing: Vec<Value>, incoming: Vec<Value>, incoming_wins: bool) -> Vec<Value> {
+    let (mut merged, others) = if incoming_wins { (incoming, existing) } else { (existing, incoming) };
+    if others.is_empty() || others == merged {
+        return merged;
+    }
+    if merged.is_empty() {
+        return others;
+    }
+    // Long lists (streamed-token events) are compared by their text, not pairwise.
+    if merged.len() * others.len() > 4096 {
+        let mut seen: std::collections::HashSet<String> = merged.iter().map(Value::to_string).collect();
+        merged.extend(others.into_iter().filter(|event| seen.insert(event.to_string())));
+        return merged;
+    }
+    for event in others {
+        if !merged.contains(&event) {
+            merged.push(event);
+        }
+    }
+    merged
+}
+
 /// Folds pieces of one span in arrival order, starting from nothing, which
 /// also strips placeholders from a lone piece.
 pub fn fold_span(pieces: impl IntoIterator<Item = SpanPiece>) -> Option<SpanPiece> {
@@ -134,12 +160,7 @@ pub fn merge_span(existing: SpanPiece, incoming: SpanPiece) -> SpanPiece {
         status: pick(real_status(status), real_status(incoming.status), incoming_wins).or(status).or(incoming.status),
         error: pick(real_text(error), real_text(incoming.error), incoming_wins),
         metadata,
-        events: pick(
-            Some(events).filter(|e| !e.is_empty()),
-            Some(incoming.events).filter(|e| !e.is_empty()),
-            incoming_wins,
-        )
-        .unwrap_or_default(),
+        events: merge_events(events, incoming.events, incoming_wins),
     }
 }
 
@@ -226,6 +247,24 @@ mod tests {
         assert_eq!(start_then_end.output, Some(json!({"answer": 42})));
         assert_eq!(start_then_end.status, Some(Status::Success));
         assert_eq!(start_then_end.metadata, json!({"a": 2}).as_object().unwrap().clone());
+    }
+
+    #[test]
+    fn events_from_several_pieces_are_joined_once() {
+        let mut ended = end_piece();
+        ended.events = vec![json!({"name": "exception"}), json!({"name": "token"})];
+        let mut log = SpanPiece::new(TraceId::parse("t").unwrap(), SpanId::parse("s").unwrap());
+        log.events = vec![json!({"name": "gen_ai.client.inference.operation.details"}), json!({"name": "token"})];
+        let expected = vec![
+            json!({"name": "exception"}),
+            json!({"name": "token"}),
+            json!({"name": "gen_ai.client.inference.operation.details"}),
+        ];
+        let span_first = fold_span([ended.clone(), log.clone()]).unwrap();
+        let log_first = fold_span([log.clone(), ended.clone()]).unwrap();
+        assert_eq!(span_first.events, expected);
+        assert_eq!(log_first.events, expected);
+        assert_eq!(merge_span(span_first.clone(), log), span_first);
     }
 
     #[test]
