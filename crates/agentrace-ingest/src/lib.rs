@@ -4,6 +4,7 @@
 
 pub mod langsmith;
 pub mod native;
+pub mod otlp;
 pub mod pipeline;
 pub mod rejection;
 
