@@ -15,10 +15,14 @@
 //! - the whole run holds the session advisory lock [`MIGRATION_LOCK_KEY`], so
 //!   concurrent runs (two instances starting, the script beside the binary)
 //!   apply each file once.
+//!
+//! Ordering, checksums and the two refusals are `agentrace_store::migrations`,
+//! shared with the SQLite runner; the ledger, lock and transactions are here.
 
 use std::collections::HashMap;
 
-use sha2::{Digest, Sha256};
+use agentrace_store::migrations::{in_version_order, is_applied};
+pub use agentrace_store::migrations::{AppliedMigration, Migration, MigrationConflict};
 use tokio_postgres::error::ErrorPosition;
 use tokio_postgres::{Client, NoTls};
 
@@ -28,34 +32,8 @@ pub const MIGRATION_LOCK_KEY: i64 = 0x6167_656e_746d_6967;
 
 const CREATE_LEDGER: &str = include_str!("queries/create_migration_ledger.sql");
 
-/// One SQL file of `migrations/postgres`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Migration {
-    /// The file name's three-digit prefix, e.g. `"001"`.
-    pub version: &'static str,
-    /// The file name, e.g. `"001_create_traces_table.sql"`.
-    pub name: &'static str,
-    /// The file's contents, byte for byte.
-    pub sql: &'static str,
-}
-
-impl Migration {
-    /// sha256 of the file's bytes, lowercase hex, as `sha256sum` prints it.
-    pub fn checksum(&self) -> String {
-        hex::encode(Sha256::digest(self.sql.as_bytes()))
-    }
-}
-
 /// Every file of `migrations/postgres`, in version order.
 pub const MIGRATIONS: &[Migration] = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
-
-/// A migration this run applied (skipped ones are not listed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppliedMigration {
-    pub version: String,
-    pub name: String,
-    pub checksum: String,
-}
 
 /// Why migrating stopped. Messages carry the server's words (message,
 /// detail, hint, line of the file), not the driver's bare "db error".
@@ -70,14 +48,9 @@ pub enum MigrationError {
     #[error("migration {name} failed: {detail}")]
     Apply { name: String, detail: String, error: tokio_postgres::Error },
 
-    #[error(
-        "migration {name} was changed after it was applied (checksum {actual}, recorded {recorded}); \
-         add a new migration instead of editing an applied one"
-    )]
-    Changed { name: String, actual: String, recorded: String },
-
-    #[error("migrations {first} and {second} share version {version}; renumber one of them")]
-    DuplicateVersion { version: String, first: String, second: String },
+    /// A changed applied file, or two files with one version.
+    #[error(transparent)]
+    Conflict(#[from] MigrationConflict),
 }
 
 /// Connects to `url` (no TLS) and applies [`MIGRATIONS`].
@@ -124,19 +97,6 @@ pub async fn apply_migrations(
     Ok(applied)
 }
 
-fn in_version_order(migrations: &[Migration]) -> Result<Vec<Migration>, MigrationError> {
-    let mut ordered = migrations.to_vec();
-    ordered.sort_by_key(|migration| migration.version);
-    if let Some(pair) = ordered.windows(2).find(|pair| pair[0].version == pair[1].version) {
-        return Err(MigrationError::DuplicateVersion {
-            version: pair[0].version.to_owned(),
-            first: pair[0].name.to_owned(),
-            second: pair[1].name.to_owned(),
-        });
-    }
-    Ok(ordered)
-}
-
 async fn apply_locked(client: &mut Client, ordered: &[Migration]) -> Result<Vec<AppliedMigration>, MigrationError> {
     let ledger_exists: bool = client
         .query_one("SELECT to_regclass('agent.schema_migrations') IS NOT NULL", &[])
@@ -161,24 +121,12 @@ async fn apply_locked(client: &mut Client, ordered: &[Migration]) -> Result<Vec<
     let mut applied = Vec::new();
     for migration in ordered {
         let checksum = migration.checksum();
-        match recorded.get(migration.version) {
-            Some(recorded) if *recorded == checksum => continue,
-            Some(recorded) => {
-                return Err(MigrationError::Changed {
-                    name: migration.name.to_owned(),
-                    actual: checksum,
-                    recorded: recorded.clone(),
-                })
-            }
-            None => {}
+        if is_applied(migration, &checksum, recorded.get(migration.version).map(String::as_str))? {
+            continue;
         }
         apply_one(client, migration, &checksum).await?;
         tracing::info!(migration = migration.name, "applied migration");
-        applied.push(AppliedMigration {
-            version: migration.version.to_owned(),
-            name: migration.name.to_owned(),
-            checksum,
-        });
+        applied.push(migration.applied(checksum));
     }
     Ok(applied)
 }
@@ -392,7 +340,7 @@ mod tests {
 
         let error = apply_migrations(&mut client, &[TRACES, twin]).await.unwrap_err();
 
-        assert!(matches!(error, MigrationError::DuplicateVersion { .. }), "{error}");
+        assert!(matches!(error, MigrationError::Conflict(MigrationConflict::DuplicateVersion { .. })), "{error}");
     }
 
     #[test]

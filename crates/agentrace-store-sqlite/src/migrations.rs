@@ -13,11 +13,16 @@
 //!   transaction, so concurrent runs (the server and `agentrace migrate` on
 //!   one file) apply it once. A run with nothing to do takes no write lock.
 //!
+//! Ordering, checksums and the two refusals are `agentrace_store::migrations`,
+//! shared with the PostgreSQL runner; the ledger, lock and transactions are
+//! here.
+//!
 //! Expects a connection from [`crate::connection::open`], where the database
 //! file is attached as `agent`.
 
+use agentrace_store::migrations::{in_version_order, is_applied};
+pub use agentrace_store::migrations::{AppliedMigration, Migration, MigrationConflict};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
-use sha2::{Digest, Sha256};
 
 const CREATE_LEDGER: &str = "
 CREATE TABLE IF NOT EXISTS agent.schema_migrations (
@@ -28,34 +33,8 @@ CREATE TABLE IF NOT EXISTS agent.schema_migrations (
 );
 ";
 
-/// One SQL file of `migrations/sqlite`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Migration {
-    /// The file name's three-digit prefix, e.g. `"001"`.
-    pub version: &'static str,
-    /// The file name, e.g. `"001_create_traces_table.sql"`.
-    pub name: &'static str,
-    /// The file's contents, byte for byte.
-    pub sql: &'static str,
-}
-
-impl Migration {
-    /// sha256 of the file's bytes, lowercase hex, as `sha256sum` prints it.
-    pub fn checksum(&self) -> String {
-        hex::encode(Sha256::digest(self.sql.as_bytes()))
-    }
-}
-
 /// Every file of `migrations/sqlite`, in version order.
 pub const MIGRATIONS: &[Migration] = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
-
-/// A migration this run applied (skipped ones are not listed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppliedMigration {
-    pub version: String,
-    pub name: String,
-    pub checksum: String,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
@@ -65,14 +44,9 @@ pub enum MigrationError {
     #[error("migration {name} failed: {error}")]
     Apply { name: String, error: rusqlite::Error },
 
-    #[error(
-        "migration {name} was changed after it was applied (checksum {actual}, recorded {recorded}); \
-         add a new migration instead of editing an applied one"
-    )]
-    Changed { name: String, actual: String, recorded: String },
-
-    #[error("migrations {first} and {second} share version {version}; renumber one of them")]
-    DuplicateVersion { version: String, first: String, second: String },
+    /// A changed applied file, or two files with one version.
+    #[error(transparent)]
+    Conflict(#[from] MigrationConflict),
 }
 
 /// Applies [`MIGRATIONS`] over `connection`.
@@ -124,11 +98,7 @@ pub fn apply_migrations(
             .map_err(failed)?;
         transaction.commit().map_err(failed)?;
         tracing::info!(migration = migration.name, "applied migration");
-        applied.push(AppliedMigration {
-            version: migration.version.to_owned(),
-            name: migration.name.to_owned(),
-            checksum,
-        });
+        applied.push(migration.applied(checksum));
     }
     Ok(applied)
 }
@@ -142,26 +112,7 @@ fn is_recorded(connection: &Connection, migration: &Migration, checksum: &str) -
         })
         .optional()
         .map_err(ledger_error("read the migration ledger agent.schema_migrations"))?;
-    match recorded {
-        None => Ok(false),
-        Some(recorded) if recorded == checksum => Ok(true),
-        Some(recorded) => {
-            Err(MigrationError::Changed { name: migration.name.to_owned(), actual: checksum.to_owned(), recorded })
-        }
-    }
-}
-
-fn in_version_order(migrations: &[Migration]) -> Result<Vec<Migration>, MigrationError> {
-    let mut ordered = migrations.to_vec();
-    ordered.sort_by_key(|migration| migration.version);
-    if let Some(pair) = ordered.windows(2).find(|pair| pair[0].version == pair[1].version) {
-        return Err(MigrationError::DuplicateVersion {
-            version: pair[0].version.to_owned(),
-            first: pair[0].name.to_owned(),
-            second: pair[1].name.to_owned(),
-        });
-    }
-    Ok(ordered)
+    Ok(is_applied(migration, checksum, recorded.as_deref())?)
 }
 
 fn ledger_error(action: &'static str) -> impl Fn(rusqlite::Error) -> MigrationError {
@@ -317,7 +268,7 @@ mod tests {
 
         let error = apply_migrations(&mut connection, &[THINGS, twin]).unwrap_err();
 
-        assert!(matches!(error, MigrationError::DuplicateVersion { .. }), "{error}");
+        assert!(matches!(error, MigrationError::Conflict(MigrationConflict::DuplicateVersion { .. })), "{error}");
     }
 
     #[test]
