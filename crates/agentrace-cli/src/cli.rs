@@ -49,6 +49,11 @@ pub struct ServeSettings {
     #[arg(long, env = "AGENTRACE_PORT", default_value_t = 4318)]
     pub port: u16,
 
+    /// OTLP/gRPC port, on the same address (OpenTelemetry's default, 4317;
+    /// an ephemeral port when --port is 0, so test servers never collide).
+    #[arg(long, env = "AGENTRACE_GRPC_PORT")]
+    pub grpc_port: Option<u16>,
+
     /// Do not apply migrations at start (PostgreSQL; SQLite always migrates).
     #[arg(long, env = "AGENTRACE_NO_MIGRATE")]
     pub no_migrate: bool,

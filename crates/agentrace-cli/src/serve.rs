@@ -45,19 +45,43 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
     let local = listener.local_addr()?;
-    print_banner(&backend, local);
+    let grpc_port = settings.grpc_port.unwrap_or(if settings.port == 0 { 0 } else { 4317 });
+    let grpc_address = SocketAddr::new(settings.bind, grpc_port);
+    let grpc_listener = tokio::net::TcpListener::bind(grpc_address)
+        .await
+        .with_context(|| format!("cannot listen on {grpc_address} (OTLP/gRPC; see --grpc-port)"))?;
+    let grpc_local = grpc_listener.local_addr()?;
+    print_banner(&backend, local, grpc_local);
 
-    axum::serve(listener, agentrace_server::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    // One signal stops both servers; each finishes its requests in flight.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let grpc = tokio::spawn(agentrace_server::serve_grpc(
+        grpc_listener,
+        state.ingestor.clone(),
+        settings.max_body_bytes,
+        until_stopped(stopped.clone()),
+    ));
+    axum::serve(listener, agentrace_server::router(state)).with_graceful_shutdown(until_stopped(stopped)).await?;
+    grpc.await.context("the gRPC server task failed")?.context("the gRPC server failed")?;
     pipeline.shutdown().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-fn print_banner(backend: &Backend, address: SocketAddr) {
+fn print_banner(backend: &Backend, address: SocketAddr, grpc_address: SocketAddr) {
     let base = format!("http://{address}");
     println!("agentrace {} listening on {base}", env!("CARGO_PKG_VERSION"));
     println!("  store:       {}", backend.describe());
     println!("  ingest:      POST {base}/api/v1/ingest   (native JSON API)");
+    println!("  otlp:        OTEL_EXPORTER_OTLP_ENDPOINT={base}   (http/protobuf, http/json: /v1/traces, /v1/logs)");
+    println!("               OTEL_EXPORTER_OTLP_ENDPOINT=http://{grpc_address} OTEL_EXPORTER_OTLP_PROTOCOL=grpc");
     println!("  langsmith:   LANGSMITH_ENDPOINT={base} LANGSMITH_TRACING=true   (the langsmith SDK)");
     println!("  read:        GET  {base}/api/v1/traces/{{trace_id}}");
     println!("  API docs:    {base}/api/v1/openapi.json");

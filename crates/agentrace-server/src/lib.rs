@@ -5,6 +5,7 @@
 
 mod body;
 mod error;
+mod grpc;
 pub mod openapi;
 mod routes;
 
@@ -16,6 +17,7 @@ use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 pub use error::ApiError;
+pub use grpc::serve_grpc;
 pub use routes::ROUTES;
 
 /// Request limits, documented in the README.

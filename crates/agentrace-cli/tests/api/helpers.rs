@@ -29,6 +29,9 @@ enum DatabaseGuard {
 
 pub struct TestApp {
     pub base_url: String,
+    /// OTLP/gRPC, served beside the HTTP router as `agentrace serve` does.
+    #[allow(dead_code)]
+    pub grpc_url: String,
     pub client: reqwest::Client,
     pub store: Arc<dyn TraceStore>,
     _pipeline: Pipeline,
@@ -71,6 +74,15 @@ impl TestApp {
         let pipeline = Pipeline::start(Arc::clone(&store), pipeline);
         // A recorder that is not installed globally: each app renders its own (empty) metrics.
         let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder().handle();
+        let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind grpc");
+        let grpc_address = grpc_listener.local_addr().expect("grpc address");
+        let grpc = agentrace_server::serve_grpc(
+            grpc_listener,
+            pipeline.ingestor(),
+            limits.max_body_bytes,
+            std::future::pending(),
+        );
+        tokio::spawn(async move { grpc.await.expect("serve grpc") });
         let state = AppState { store: Arc::clone(&store), ingestor: pipeline.ingestor(), metrics, limits, langsmith };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
@@ -79,6 +91,7 @@ impl TestApp {
         });
         TestApp {
             base_url: format!("http://{address}"),
+            grpc_url: format!("http://{grpc_address}"),
             client: reqwest::Client::new(),
             store,
             _pipeline: pipeline,

@@ -91,9 +91,16 @@ pub fn decode_traces(body: &[u8], encoding: Encoding) -> Result<TracesOutcome, D
                 .map_err(|error| DecodeError::new(format!("not an OTLP ExportTraceServiceRequest: {error}")))?;
             (request, wire::WireForm::Protobuf)
         }
+        // An empty body is an empty request, which OTLP answers with success.
+        Encoding::Json if is_blank(body) => (wire::ExportTraceServiceRequest::default(), wire::WireForm::Json),
         Encoding::Json => (json::decode_trace_request(body)?, wire::WireForm::Json),
     };
-    Ok(traces::convert(request, form, body.len()))
+    let body_len = if encoding == Encoding::Json && is_blank(body) { 0 } else { body.len() };
+    Ok(traces::convert(request, form, body_len))
+}
+
+fn is_blank(body: &[u8]) -> bool {
+    body.iter().all(u8::is_ascii_whitespace)
 }
 
 pub fn decode_logs(body: &[u8], encoding: Encoding) -> Result<LogsOutcome, DecodeError> {
@@ -103,6 +110,7 @@ pub fn decode_logs(body: &[u8], encoding: Encoding) -> Result<LogsOutcome, Decod
                 .map_err(|error| DecodeError::new(format!("not an OTLP ExportLogsServiceRequest: {error}")))?;
             (request, wire::WireForm::Protobuf)
         }
+        Encoding::Json if is_blank(body) => (wire::ExportLogsServiceRequest::default(), wire::WireForm::Json),
         Encoding::Json => (json::decode_logs_request(body)?, wire::WireForm::Json),
     };
     Ok(logs::convert(request, form))

@@ -4,6 +4,7 @@
 mod health;
 mod ingest;
 mod langsmith;
+mod otlp;
 mod traces;
 
 use axum::extract::DefaultBodyLimit;
@@ -40,6 +41,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/runs"),
     ("PATCH", "/api/v1/runs/{run_id}"),
     ("POST", "/api/v1/feedback"),
+    ("POST", "/v1/traces"),
+    ("POST", "/v1/logs"),
 ];
 
 /// The LangSmith SDK's endpoints, served at the root and under `/api/v1`
@@ -68,6 +71,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/traces/{trace_id}/spans/{span_id}", get(traces::get_span).patch(ingest::update_span))
         .route("/api/v1/traces/{trace_id}/spans/{span_id}/attachments/{name}", get(traces::get_attachment));
     let router = langsmith_routes("/api/v1", langsmith_routes("", router));
+    // OTLP/HTTP at the paths exporters append to OTEL_EXPORTER_OTLP_ENDPOINT.
+    let router = router.route("/v1/traces", post(otlp::export_traces)).route("/v1/logs", post(otlp::export_logs));
     router
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(RequestDecompressionLayer::new())

@@ -1,0 +1,11 @@
+//! OTLP end to end: the real router, gRPC services, pipeline and stores on
+//! both backends, fed the captured exporter requests and hand-made ones
+//! over OTLP/HTTP (protobuf, JSON, gzip, deflate) and OTLP/gRPC.
+
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+mod grpc;
+mod http;
+mod support;
