@@ -470,3 +470,47 @@ async fn legacy_runs_find_their_trace_through_parents_and_the_store() {
     assert_eq!(detail.spans[1].span.status, Some(Status::Success));
     assert_eq!(detail.spans[1].span.metadata.get(keys::RUN_TYPE), Some(&Value::from("llm")));
 }
+
+/// The SDK's OpenTelemetry mode (captured export of the same scenario as
+/// 02–03): the OTLP path maps its spans as the REST path maps runs.
+#[tokio::test]
+async fn otel_mode_spans_map_like_runs() {
+    use agentrace_ingest::otlp::{decode_traces, Encoding};
+    let outcome = decode_traces(&fixture("17_otel_v1_traces.pb"), Encoding::Protobuf).expect("decodes");
+    assert!(outcome.ingest.rejected.is_empty(), "{:?}", outcome.ingest.rejected);
+    let (store, _file) = open_store();
+    let trace_ids: BTreeSet<TraceId> = touched_traces(&outcome.ingest.batch).collect();
+    store.write(outcome.ingest.batch).await.unwrap();
+    let rows = snapshot(&*store, &trace_ids).await;
+    let by_name = |name: &str| {
+        rows.values()
+            .flat_map(|state| state.detail.spans.iter().map(move |stored| (state, &stored.span)))
+            .find(|(_, span)| span.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("span {name}"))
+    };
+    let kinds: Vec<(&str, SpanType)> =
+        ["agent", "chat_model", "web_search", "broken_tool", "manual_root", "manual_llm"]
+            .into_iter()
+            .map(|name| (name, by_name(name).1.span_type.unwrap()))
+            .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("agent", SpanType::Chain),
+            ("chat_model", SpanType::ModelCall),
+            ("web_search", SpanType::ToolCall),
+            ("broken_tool", SpanType::ToolCall),
+            ("manual_root", SpanType::Chain),
+            ("manual_llm", SpanType::ModelCall),
+        ],
+        "chains carry gen_ai.system too, and stay chains"
+    );
+    let (agent, chat_model) = by_name("chat_model");
+    assert_eq!(agent.detail.trace.session_id, "sess-1");
+    assert_eq!(agent.detail.trace.project, "default", "langsmith.trace.session_name, not service.name");
+    assert_eq!(agent.detail.trace.status, Status::Success);
+    assert_eq!(chat_model.model.as_deref(), Some("gpt-4o-mini"));
+    assert_eq!(chat_model.tokens.and_then(|tokens| tokens.total), Some(19));
+    assert_eq!(by_name("broken_tool").1.status, Some(Status::Error));
+    assert_eq!(by_name("manual_root").0.detail.trace.session_id, "thread-1");
+}

@@ -16,6 +16,7 @@ crate::on_both_backends!(
     both_prefixes_accept_runs_with_an_api_key,
     attachments_and_feedback_are_readable_through_the_api,
     wrong_media_types_and_broken_bodies_are_refused,
+    the_sdk_otel_mode_is_served_under_both_prefixes,
 );
 
 fn expected_info(use_multipart_endpoint: bool) -> Value {
@@ -187,4 +188,36 @@ async fn a_full_queue_answers_429_with_a_small_retry_after() {
         let seconds: u64 = retry_after.as_deref().expect("429 carries Retry-After").parse().unwrap();
         assert!((1..=5).contains(&seconds), "Retry-After {seconds} s");
     }
+}
+
+/// `LANGSMITH_TRACING_MODE=otel`: the SDK exports OTLP to
+/// `{LANGSMITH_ENDPOINT}/otel/v1/traces`, which the OTLP handler serves.
+async fn the_sdk_otel_mode_is_served_under_both_prefixes(app: TestApp) {
+    for path in ["/otel/v1/traces", "/api/v1/otel/v1/traces"] {
+        let request = app
+            .client
+            .post(app.url(path))
+            .header("content-type", "application/x-protobuf")
+            .header("x-api-key", "lsv2_test_key")
+            .header("langsmith-project", "default")
+            .body(crate::fixture("17_otel_v1_traces.pb"));
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert!(response.bytes().await.unwrap().is_empty(), "a full success is an empty protobuf message");
+    }
+    let trace = app.trace("bb0d5cb17a01ef377b89f4defd91efe9").await;
+    let spans: Vec<(&str, &str)> = trace["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|span| (span["name"].as_str().unwrap(), span["span_type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        spans,
+        [("agent", "chain"), ("chat_model", "model_call"), ("web_search", "tool_call"), ("broken_tool", "tool_call")]
+    );
+    assert_eq!(trace["trace"]["session_id"], "sess-1");
+    assert_eq!(trace["trace"]["project"], "default");
+    assert_eq!(trace["stats"]["total_tokens"], 19);
+    assert_eq!(trace["stats"]["error_spans"], 1);
 }

@@ -27,7 +27,7 @@ use agentrace_core::{Attachment, Feedback, SpanId, TraceId};
 use agentrace_store::{StoreError, TraceStore};
 use serde_json::{Map, Value};
 
-pub use run::{keys, normalize_provider, Op, SESSION_KEYS};
+pub use run::{keys, normalize_provider, span_type_of_run, Op, SESSION_KEYS};
 
 use crate::native::BodyError;
 use crate::rejection::{IngestOutcome, ItemRejection};

@@ -313,18 +313,21 @@ impl ParsedRun {
     }
 }
 
+fn span_type(run_type: &str, name: Option<&str>, metadata: &Map<String, Value>) -> SpanType {
+    span_type_of_run(run_type, name, metadata.get("langgraph_node").and_then(Value::as_str))
+}
+
 /// run_type → span_type (DESIGN.md §5). The kind comes from run_type only:
 /// metadata is inherited by children and says nothing about a run's kind,
 /// except that a chain named after its own `langgraph_node` is that node.
-fn span_type(run_type: &str, name: Option<&str>, metadata: &Map<String, Value>) -> SpanType {
+pub fn span_type_of_run(run_type: &str, name: Option<&str>, langgraph_node: Option<&str>) -> SpanType {
     match run_type {
         "llm" => SpanType::ModelCall,
         "tool" => SpanType::ToolCall,
         "retriever" => SpanType::Retriever,
         "embedding" => SpanType::Embedding,
         "chain" => {
-            let graph_node = metadata.get("langgraph_node").and_then(Value::as_str);
-            if name.is_some() && name == graph_node {
+            if name.is_some() && name == langgraph_node {
                 SpanType::Node
             } else {
                 SpanType::Chain

@@ -8,7 +8,8 @@
 //! - [`json`]: OTLP/JSON into the same messages, tolerant of what real
 //!   clients send;
 //! - `traces` / `logs`: the conversion, span by span;
-//! - `genai`, `openinference`, `legacy`: one module per attribute convention;
+//! - `genai`, `openinference`, `langsmith`, `legacy`: one module per
+//!   attribute convention;
 //! - `value`, `attributes`, `ids`: AnyValue → JSON, the attribute bag the
 //!   conventions take from, id checks.
 //!
@@ -19,6 +20,7 @@ mod attributes;
 mod genai;
 mod ids;
 pub mod json;
+mod langsmith;
 mod legacy;
 mod logs;
 mod openinference;

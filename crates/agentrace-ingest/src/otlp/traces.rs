@@ -19,7 +19,7 @@ use super::attributes::Attributes;
 use super::ids::{decode_id, SPAN_ID_BYTES, TRACE_ID_BYTES};
 use super::value::{into_text, key_values_to_map, key_values_to_object, text};
 use super::wire::{ExportTraceServiceRequest, InstrumentationScope, Resource, Span, SpanEvent, SpanLink, WireForm};
-use super::{genai, legacy, openinference, PartialSuccess, REJECTIONS_IN_MESSAGE};
+use super::{genai, langsmith, legacy, openinference, PartialSuccess, REJECTIONS_IN_MESSAGE};
 use crate::rejection::{IngestOutcome, ItemRejection};
 
 /// What a trace export request became.
@@ -238,7 +238,8 @@ fn convert_span(
     piece.events = span.events.into_iter().map(|event| event_to_json(form, event)).collect();
 
     let mut attributes = Attributes::new(key_values_to_map(form, span.attributes));
-    let span_type = genai::span_type(&attributes)
+    let span_type = langsmith::span_type(&attributes, piece.name.as_deref())
+        .or_else(|| genai::span_type(&attributes))
         .or_else(|| openinference::span_type(&attributes, piece.name.as_deref()))
         .or_else(|| legacy::span_type(&attributes))
         .unwrap_or(SpanType::Custom);
@@ -277,14 +278,15 @@ fn convert_span(
 
     let facts = SpanTraceFacts {
         is_root: piece.parent_span_id.is_none(),
-        session_id: attributes
-            .take_first(&[genai::SESSION_KEYS, openinference::SESSION_KEYS, legacy::SESSION_KEYS].concat(), |value| {
+        session_id: attributes.take_first(
+            &[genai::SESSION_KEYS, openinference::SESSION_KEYS, langsmith::SESSION_KEYS, legacy::SESSION_KEYS].concat(),
+            |value| value.as_str().filter(|text| !text.trim().is_empty()).map(str::to_owned),
+        ),
+        user_id: attributes
+            .take_first(&[openinference::USER_KEYS, langsmith::USER_KEYS, legacy::USER_KEYS].concat(), |value| {
                 value.as_str().filter(|text| !text.trim().is_empty()).map(str::to_owned)
             }),
-        user_id: attributes.take_first(&[openinference::USER_KEYS, legacy::USER_KEYS].concat(), |value| {
-            value.as_str().filter(|text| !text.trim().is_empty()).map(str::to_owned)
-        }),
-        project: resource.project.clone(),
+        project: langsmith::project(&attributes).or_else(|| resource.project.clone()),
         tags: openinference::tags(&attributes),
     };
 

@@ -84,18 +84,25 @@ async fn accept(state: &AppState, request: RunRequest) -> Result<Response, ApiEr
 /// `POST /runs/multipart`, plain or with `Content-Encoding: zstd` / `gzip`
 /// (decoded, streaming, by the router's decompression layer).
 pub async fn multipart(State(state): State<AppState>, body: MultipartBody) -> Result<Response, ApiError> {
-    accept(&state, langsmith::parse_multipart(&body.content_type, &body.bytes)?).await
+    let request = langsmith::parse_multipart(&body.content_type, &body.bytes)?;
+    // The parsed request holds what it needs; the raw body need not wait for the commit too.
+    drop(body);
+    accept(&state, request).await
 }
 
 /// `POST /runs/batch`: `{"post": [...], "patch": [...]}`.
 pub async fn batch(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
-    accept(&state, langsmith::parse_batch(&body)?).await
+    let request = langsmith::parse_batch(&body)?;
+    drop(body);
+    accept(&state, request).await
 }
 
 /// `POST /runs`: one run, sent synchronously (`auto_batch_tracing=False`
 /// and legacy `create_run`).
 pub async fn create_run(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
-    accept(&state, langsmith::parse_post(&body)?).await
+    let request = langsmith::parse_post(&body)?;
+    drop(body);
+    accept(&state, request).await
 }
 
 /// `PATCH /runs/{run_id}`: the end of one run.
@@ -104,7 +111,9 @@ pub async fn update_run(
     Path(run_id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    accept(&state, langsmith::parse_patch(&body, &run_id)?).await
+    let request = langsmith::parse_patch(&body, &run_id)?;
+    drop(body);
+    accept(&state, request).await
 }
 
 /// `POST /feedback`: `client.create_feedback` without batching.

@@ -35,12 +35,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/runs"),
     ("PATCH", "/runs/{run_id}"),
     ("POST", "/feedback"),
+    ("POST", "/otel/v1/traces"),
     ("GET", "/api/v1/info"),
     ("POST", "/api/v1/runs/multipart"),
     ("POST", "/api/v1/runs/batch"),
     ("POST", "/api/v1/runs"),
     ("PATCH", "/api/v1/runs/{run_id}"),
     ("POST", "/api/v1/feedback"),
+    ("POST", "/api/v1/otel/v1/traces"),
     ("POST", "/v1/traces"),
     ("POST", "/v1/logs"),
 ];
@@ -55,6 +57,8 @@ fn langsmith_routes(prefix: &str, router: Router<AppState>) -> Router<AppState> 
         .route(&format!("{prefix}/runs"), post(langsmith::create_run))
         .route(&format!("{prefix}/runs/{{run_id}}"), patch(langsmith::update_run))
         .route(&format!("{prefix}/feedback"), post(langsmith::create_feedback))
+        // The SDK's OpenTelemetry mode exports OTLP under the same base URL.
+        .route(&format!("{prefix}/otel/v1/traces"), post(otlp::export_traces))
 }
 
 pub fn router(state: AppState) -> Router {
