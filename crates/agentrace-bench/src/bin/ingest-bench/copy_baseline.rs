@@ -30,12 +30,17 @@ impl CopyOutcome {
 /// Times COPY of the spans whose trace id starts with `trace_prefix`, read
 /// from `source_url`, into a fresh database.
 pub async fn measure(source_url: &str, trace_prefix: &str) -> anyhow::Result<CopyOutcome> {
+    measure_where(source_url, &format!("trace_id LIKE '{}-%'", trace_prefix.replace('\'', "''"))).await
+}
+
+/// Times COPY of the spans (and, untimed, the traces) that match the SQL
+/// condition `filter`, read from `source_url`, into a fresh database.
+pub async fn measure_where(source_url: &str, filter: &str) -> anyhow::Result<CopyOutcome> {
     let source = connect(source_url).await?;
     let span_columns = columns(&source, "spans").await?;
     let trace_columns = columns(&source, "traces").await?;
-    let filter = format!("trace_id LIKE '{}-%'", trace_prefix.replace('\'', "''"));
-    let trace_rows = copy_out(&source, &trace_columns, "traces", &filter).await?;
-    let span_rows = copy_out(&source, &span_columns, "spans", &filter).await?;
+    let trace_rows = copy_out(&source, &trace_columns, "traces", filter).await?;
+    let span_rows = copy_out(&source, &span_columns, "spans", filter).await?;
 
     let target_database = agentrace_testkit::postgres::fresh_database().await?;
     agentrace_store_postgres::migrations::apply_url(target_database.url())
