@@ -6,6 +6,16 @@
 //! stored state, so each write reads it first; a transaction-scoped advisory
 //! lock serialises writers, including those of other agentrace processes
 //! sharing the database, so no merge is computed from a stale read.
+//!
+//! Writes have a connection of their own. The ingest pipeline has one
+//! writer, so a second write connection would only wait on the lock; and a
+//! connection keeps the buffers of the largest message it ever sent (a batch
+//! of thousands of spans is megabytes), so batches spread over the read pool
+//! would hold that memory once per pooled connection. The write statements
+//! are prepared once on that connection and sent in pipelined groups: a
+//! batch costs five round trips (BEGIN, read, write, derive, COMMIT)
+//! whatever it holds, which is what lets small batches (one span per
+//! request) commit often.
 
 use std::collections::HashMap;
 
@@ -21,13 +31,15 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use serde_json::{Map, Value};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::{NoTls, Row, Statement};
 
 /// Key of the advisory lock held by each write transaction ("agentrace" in ASCII, truncated).
 const WRITER_LOCK_KEY: i64 = 0x6167_656e_7472_6163;
 
 pub struct PostgresStore {
     pool: Pool,
+    /// One connection, for `write` only (see the module docs).
+    writer: Pool,
 }
 
 impl PostgresStore {
@@ -35,22 +47,32 @@ impl PostgresStore {
     pub async fn connect(url: &str, max_connections: usize) -> Result<Self, StoreError> {
         let config: tokio_postgres::Config =
             url.parse().map_err(|error| StoreError::Unavailable(format!("invalid database URL: {error}")))?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager)
-            .max_size(max_connections)
-            .build()
-            .map_err(|error| StoreError::Internal(error.to_string()))?;
-        let store = PostgresStore { pool };
+        let pool_of = |size: usize| {
+            let manager =
+                Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+            Pool::builder(manager).max_size(size).build().map_err(|error| StoreError::Internal(error.to_string()))
+        };
+        let store = PostgresStore { pool: pool_of(max_connections)?, writer: pool_of(1)? };
         store.ping().await?;
         Ok(store)
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool.get().await.map_err(|error| match error {
-            deadpool_postgres::PoolError::Backend(error) => store_error(error),
-            other => StoreError::Unavailable(other.to_string()),
-        })
+        checked_out(self.pool.get().await)
     }
+
+    async fn writer_client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        checked_out(self.writer.get().await)
+    }
+}
+
+fn checked_out(
+    result: Result<deadpool_postgres::Object, deadpool_postgres::PoolError>,
+) -> Result<deadpool_postgres::Object, StoreError> {
+    result.map_err(|error| match error {
+        deadpool_postgres::PoolError::Backend(error) => store_error(error),
+        other => StoreError::Unavailable(other.to_string()),
+    })
 }
 
 /// Turns a driver error into what it means for the caller.
@@ -223,25 +245,73 @@ impl TraceColumns {
     }
 }
 
-async fn write_batch(transaction: &tokio_postgres::Transaction<'_>, folded: FoldedBatch) -> Result<(), StoreError> {
-    transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK_KEY]).await.map_err(store_error)?;
+/// The write path's statements, prepared once per connection (deadpool
+/// caches them), so a batch never waits for a parse round trip.
+struct WriteStatements {
+    lock: Statement,
+    ensure_traces: Statement,
+    select_spans: Statement,
+    select_traces: Statement,
+    upsert_spans: Statement,
+    span_extents: Statement,
+    root_spans: Statement,
+    update_traces: Statement,
+}
+
+impl WriteStatements {
+    async fn prepare(transaction: &deadpool_postgres::Transaction<'_>) -> Result<Self, StoreError> {
+        let (lock, ensure_traces, select_spans, select_traces, upsert_spans, span_extents, root_spans, update_traces) =
+            tokio::try_join!(
+                transaction.prepare_cached("SELECT pg_advisory_xact_lock($1)"),
+                transaction.prepare_cached(include_str!("queries/ensure_traces.sql")),
+                transaction.prepare_cached(include_str!("queries/select_spans_by_key.sql")),
+                transaction.prepare_cached(include_str!("queries/select_traces.sql")),
+                transaction.prepare_cached(include_str!("queries/upsert_spans.sql")),
+                transaction.prepare_cached(include_str!("queries/span_extents.sql")),
+                transaction.prepare_cached(include_str!("queries/root_spans.sql")),
+                transaction.prepare_cached(include_str!("queries/update_traces.sql")),
+            )
+            .map_err(store_error)?;
+        Ok(WriteStatements {
+            lock,
+            ensure_traces,
+            select_spans,
+            select_traces,
+            upsert_spans,
+            span_extents,
+            root_spans,
+            update_traces,
+        })
+    }
+}
+
+// Each group below is pipelined: its statements are sent together and run
+// in the order written (`biased` polls, and so sends, them in that order),
+// and the next group starts once the whole group has answered.
+async fn write_batch(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    mut folded: FoldedBatch,
+) -> Result<(), StoreError> {
+    let statements = WriteStatements::prepare(transaction).await?;
 
     let touched: Vec<&str> = folded.touched_traces.iter().map(TraceId::as_str).collect();
-    transaction.execute(include_str!("queries/ensure_traces.sql"), &[&touched]).await.map_err(store_error)?;
-
     let (wanted_traces, wanted_spans): (Vec<&str>, Vec<&str>) =
         folded.spans.keys().map(|(trace_id, span_id)| (trace_id.as_str(), span_id.as_str())).unzip();
+    let (_, _, stored_spans, stored_traces) = tokio::try_join!(
+        biased;
+        async { transaction.execute(&statements.lock, &[&WRITER_LOCK_KEY]).await },
+        async { transaction.execute(&statements.ensure_traces, &[&touched]).await },
+        async { transaction.query(&statements.select_spans, &[&wanted_traces, &wanted_spans]).await },
+        async { transaction.query(&statements.select_traces, &[&touched]).await },
+    )
+    .map_err(store_error)?;
     let mut existing_spans = HashMap::new();
-    for row in transaction
-        .query(include_str!("queries/select_spans_by_key.sql"), &[&wanted_traces, &wanted_spans])
-        .await
-        .map_err(store_error)?
-    {
+    for row in stored_spans {
         let stored = span_from_row(&row)?.span;
         existing_spans.insert((stored.trace_id.clone(), stored.span_id.clone()), stored);
     }
     let mut existing_traces = HashMap::new();
-    for row in transaction.query(include_str!("queries/select_traces.sql"), &[&touched]).await.map_err(store_error)? {
+    for row in stored_traces {
         let (trace, sent_fields) = trace_from_row(&row)?;
         existing_traces.insert(trace.trace_id.clone(), TraceRow::explicit_piece(trace, sent_fields));
     }
@@ -250,40 +320,50 @@ async fn write_batch(transaction: &tokio_postgres::Transaction<'_>, folded: Fold
     for span in folded.merged_spans(existing_spans) {
         spans.push(span);
     }
-    transaction
-        .execute(
-            include_str!("queries/upsert_spans.sql"),
-            &[
-                &spans.trace_id,
-                &spans.span_id,
-                &spans.parent_span_id,
-                &spans.span_type,
-                &spans.name,
-                &spans.start_time,
-                &spans.end_time,
-                &spans.duration_ms,
-                &spans.input,
-                &spans.output,
-                &spans.model,
-                &spans.provider,
-                &spans.tokens_used,
-                &spans.cost_usd,
-                &spans.status,
-                &spans.error,
-                &spans.metadata,
-                &spans.events,
-            ],
-        )
-        .await
-        .map_err(store_error)?;
+    // The incoming spans are merged and encoded: free them before the
+    // encoded copy is sent.
+    folded.spans = HashMap::new();
+    let (_, extents, roots) = tokio::try_join!(
+        biased;
+        async {
+            transaction.execute(
+                &statements.upsert_spans,
+                &[
+                    &spans.trace_id,
+                    &spans.span_id,
+                    &spans.parent_span_id,
+                    &spans.span_type,
+                    &spans.name,
+                    &spans.start_time,
+                    &spans.end_time,
+                    &spans.duration_ms,
+                    &spans.input,
+                    &spans.output,
+                    &spans.model,
+                    &spans.provider,
+                    &spans.tokens_used,
+                    &spans.cost_usd,
+                    &spans.status,
+                    &spans.error,
+                    &spans.metadata,
+                    &spans.events,
+                ],
+            )
+            .await
+        },
+        async { transaction.query(&statements.span_extents, &[&touched]).await },
+        async { transaction.query(&statements.root_spans, &[&touched]).await },
+    )
+    .map_err(store_error)?;
+    drop(spans);
 
     let mut aggregates: HashMap<String, SpanAggregates> = HashMap::new();
-    for row in transaction.query(include_str!("queries/span_extents.sql"), &[&touched]).await.map_err(store_error)? {
+    for row in extents {
         let entry = aggregates.entry(row.get(0)).or_default();
         entry.earliest_start = row.get(1);
         entry.latest_end = row.get(2);
     }
-    for row in transaction.query(include_str!("queries/root_spans.sql"), &[&touched]).await.map_err(store_error)? {
+    for row in roots {
         let root = span_from_row(&row)?.span;
         let trace_id = root.trace_id.to_string();
         aggregates.entry(trace_id).or_default().root = Some(root);
@@ -293,31 +373,37 @@ async fn write_batch(transaction: &tokio_postgres::Transaction<'_>, folded: Fold
         let derived = aggregates.remove(explicit.trace_id.as_str()).unwrap_or_default();
         traces.push(TraceRow::derive(&explicit, &derived));
     }
-    transaction
-        .execute(
-            include_str!("queries/update_traces.sql"),
-            &[
-                &traces.trace_id,
-                &traces.session_id,
-                &traces.user_id,
-                &traces.project,
-                &traces.name,
-                &traces.start_time,
-                &traces.end_time,
-                &traces.duration_ms,
-                &traces.input,
-                &traces.output,
-                &traces.status,
-                &traces.error,
-                &traces.metadata,
-                &traces.tags,
-                &traces.sent_fields,
-            ],
-        )
-        .await
-        .map_err(store_error)?;
-    write_attachments(transaction, &folded.attachments).await?;
-    write_feedback(transaction, &folded.feedback).await
+    tokio::try_join!(
+        biased;
+        async {
+            transaction
+                .execute(
+                    &statements.update_traces,
+                    &[
+                        &traces.trace_id,
+                        &traces.session_id,
+                        &traces.user_id,
+                        &traces.project,
+                        &traces.name,
+                        &traces.start_time,
+                        &traces.end_time,
+                        &traces.duration_ms,
+                        &traces.input,
+                        &traces.output,
+                        &traces.status,
+                        &traces.error,
+                        &traces.metadata,
+                        &traces.tags,
+                        &traces.sent_fields,
+                    ],
+                )
+                .await
+                .map_err(store_error)
+        },
+        write_attachments(transaction, &folded.attachments),
+        write_feedback(transaction, &folded.feedback),
+    )?;
+    Ok(())
 }
 
 async fn write_attachments(
@@ -410,7 +496,7 @@ impl TraceStore for PostgresStore {
             return Ok(());
         }
         let folded = FoldedBatch::fold(batch);
-        let mut client = self.client().await?;
+        let mut client = self.writer_client().await?;
         let transaction = client.transaction().await.map_err(store_error)?;
         write_batch(&transaction, folded).await?;
         transaction.commit().await.map_err(store_error)
