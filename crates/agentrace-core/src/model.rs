@@ -218,13 +218,23 @@ impl SpanPiece {
         Some(crate::time::duration_ms(self.start_time?, self.end_time?))
     }
 
-    /// An approximation of the bytes this piece occupies, for batch limits.
+    /// An approximation of the memory this piece occupies (the struct and
+    /// everything it owns), for the ingest queue's memory budget.
     pub fn approximate_size(&self) -> usize {
         let json_size = |value: &Option<Value>| value.as_ref().map_or(0, approximate_json_size);
-        256 + json_size(&self.input)
+        let text_size = |text: &Option<String>| text.as_deref().map_or(0, approximate_text_size);
+        std::mem::size_of::<SpanPiece>()
+            + approximate_text_size(self.trace_id.as_str())
+            + approximate_text_size(self.span_id.as_str())
+            + self.parent_span_id.as_ref().map_or(0, |parent| approximate_text_size(parent.as_str()))
+            + text_size(&self.name)
+            + text_size(&self.model)
+            + text_size(&self.provider)
+            + text_size(&self.error)
+            + json_size(&self.input)
             + json_size(&self.output)
-            + self.error.as_ref().map_or(0, String::len)
-            + self.metadata.iter().map(|(key, value)| key.len() + approximate_json_size(value)).sum::<usize>()
+            + approximate_map_size(&self.metadata)
+            + allocation_size(self.events.len() * std::mem::size_of::<Value>())
             + self.events.iter().map(approximate_json_size).sum::<usize>()
     }
 }
@@ -301,11 +311,22 @@ impl TracePiece {
         flags.into_iter().filter(|(present, _)| *present).fold(0, |mask, (_, bit)| mask | bit)
     }
 
+    /// An approximation of the memory this piece occupies, as for spans.
     pub fn approximate_size(&self) -> usize {
         let json_size = |value: &Option<Value>| value.as_ref().map_or(0, approximate_json_size);
-        256 + json_size(&self.input)
+        let text_size = |text: &Option<String>| text.as_deref().map_or(0, approximate_text_size);
+        std::mem::size_of::<TracePiece>()
+            + approximate_text_size(self.trace_id.as_str())
+            + text_size(&self.session_id)
+            + text_size(&self.user_id)
+            + text_size(&self.project)
+            + text_size(&self.name)
+            + text_size(&self.error)
+            + json_size(&self.input)
             + json_size(&self.output)
-            + self.metadata.iter().map(|(key, value)| key.len() + approximate_json_size(value)).sum::<usize>()
+            + approximate_map_size(&self.metadata)
+            + allocation_size(self.tags.len() * std::mem::size_of::<String>())
+            + self.tags.iter().map(|tag| approximate_text_size(tag)).sum::<usize>()
     }
 }
 
@@ -336,15 +357,69 @@ pub struct StoredTrace {
     pub tags: Vec<String>,
 }
 
-/// Counts string bytes and structure without serialising.
+/// The heap memory a parsed JSON value owns (not its serialised length,
+/// which is less than half of it for typical span input: every object is a
+/// B-tree node of eleven key and value slots, every string its own
+/// allocation). The ingest queue budgets memory with this, so it must not
+/// flatter; it counts without serialising.
 pub fn approximate_json_size(value: &Value) -> usize {
     match value {
-        Value::Null | Value::Bool(_) => 5,
-        Value::Number(_) => 12,
-        Value::String(text) => text.len() + 2,
-        Value::Array(items) => 2 + items.iter().map(approximate_json_size).sum::<usize>(),
-        Value::Object(map) => {
-            2 + map.iter().map(|(key, item)| key.len() + 4 + approximate_json_size(item)).sum::<usize>()
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+        Value::String(text) => approximate_text_size(text),
+        Value::Array(items) => {
+            allocation_size(items.len() * std::mem::size_of::<Value>())
+                + items.iter().map(approximate_json_size).sum::<usize>()
         }
+        Value::Object(map) => approximate_map_size(map),
+    }
+}
+
+/// The heap memory of a JSON object's entries (see [`approximate_json_size`]).
+pub fn approximate_map_size(map: &Map<String, Value>) -> usize {
+    // serde_json's Map is a BTreeMap: a node holds up to 11 entries, and
+    // nodes built by insertion run about two-thirds full.
+    const ENTRIES_PER_NODE: usize = 11;
+    let node = ENTRIES_PER_NODE * (std::mem::size_of::<String>() + std::mem::size_of::<Value>()) + 16;
+    let nodes = match map.len() {
+        0 => 0,
+        len if len <= ENTRIES_PER_NODE => 1,
+        len => len.div_ceil(ENTRIES_PER_NODE * 2 / 3),
+    };
+    nodes * allocation_size(node)
+        + map.iter().map(|(key, value)| approximate_text_size(key) + approximate_json_size(value)).sum::<usize>()
+}
+
+fn approximate_text_size(text: &str) -> usize {
+    allocation_size(text.len())
+}
+
+/// What the allocator spends on a block of `bytes`: glibc adds an 8-byte
+/// header and rounds to 16.
+fn allocation_size(bytes: usize) -> usize {
+    if bytes == 0 {
+        0
+    } else {
+        (bytes + 8).next_multiple_of(16)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_span_is_budgeted_at_its_memory_not_its_json_length() {
+        let mut span = SpanPiece::new(TraceId::parse("trace-1").unwrap(), SpanId::parse("span-1").unwrap());
+        let text = "x".repeat(500);
+        span.input = Some(json!({"messages": [{"role": "user", "content": text}]}));
+        span.output = Some(json!({"role": "assistant", "content": text}));
+        span.metadata = json!({"thread_id": "thread-1", "langgraph_node": "ReasonNode"}).as_object().unwrap().clone();
+        let json_length = serde_json::to_string(&span).unwrap().len();
+        // Four objects of one B-tree node each, the strings, and the struct.
+        let estimate = span.approximate_size();
+        assert!(estimate > 2 * json_length, "estimate {estimate} B for a span of {json_length} B of JSON");
+        assert!(estimate < 4 * json_length, "estimate {estimate} B for a span of {json_length} B of JSON");
     }
 }
