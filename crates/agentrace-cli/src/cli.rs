@@ -67,9 +67,9 @@ pub struct ServeSettings {
     #[arg(long, env = "AGENTRACE_QUEUE_ITEMS", default_value_t = 100_000)]
     pub queue_items: usize,
 
-    /// Approximate bytes allowed to wait for the writer before requests are
-    /// answered 429.
-    #[arg(long, env = "AGENTRACE_QUEUE_BYTES", default_value_t = 96 * 1024 * 1024)]
+    /// Approximate memory, in bytes, that pieces waiting for the writer may
+    /// hold before requests are answered 429.
+    #[arg(long, env = "AGENTRACE_QUEUE_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub queue_bytes: usize,
 
     /// Most items written in one transaction.

@@ -21,7 +21,10 @@ use tokio::task::JoinHandle;
 pub struct PipelineConfig {
     /// Items (spans and trace pieces) waiting in the queue, at most.
     pub queue_items: usize,
-    /// Approximate bytes waiting in the queue, at most.
+    /// Approximate memory held by the pieces in the queue, at most. The
+    /// writer needs about as much again for the batch it is writing, and
+    /// request bodies are parsed beside both: 64 MiB keeps a server under a
+    /// 100,000-span burst within 256 MB.
     pub queue_bytes: usize,
     /// A batch is written once it holds this many items…
     pub batch_items: usize,
@@ -35,7 +38,7 @@ impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
             queue_items: 100_000,
-            queue_bytes: 96 * 1024 * 1024,
+            queue_bytes: 64 * 1024 * 1024,
             batch_items: 4_000,
             batch_bytes: 16 * 1024 * 1024,
             linger: Duration::from_millis(2),
