@@ -294,7 +294,8 @@ async fn write_batch(
 ) -> Result<(), StoreError> {
     let statements = WriteStatements::prepare(transaction).await?;
 
-    let touched: Vec<&str> = folded.touched_traces.iter().map(TraceId::as_str).collect();
+    // Owned, so that the batch's spans can be taken out while these are bound.
+    let touched: Vec<String> = folded.touched_traces.iter().map(|trace_id| trace_id.as_str().to_owned()).collect();
     let (wanted_traces, wanted_spans): (Vec<&str>, Vec<&str>) =
         folded.spans.keys().map(|(trace_id, span_id)| (trace_id.as_str(), span_id.as_str())).unzip();
     let (_, _, stored_spans, stored_traces) = tokio::try_join!(
@@ -317,12 +318,9 @@ async fn write_batch(
     }
 
     let mut spans = SpanColumns::default();
-    for span in folded.merged_spans(existing_spans) {
+    for span in folded.take_merged_spans(existing_spans) {
         spans.push(span);
     }
-    // The incoming spans are merged and encoded: free them before the
-    // encoded copy is sent.
-    folded.spans = HashMap::new();
     let (_, extents, roots) = tokio::try_join!(
         biased;
         async {

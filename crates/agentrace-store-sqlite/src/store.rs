@@ -62,11 +62,7 @@ impl SqliteStore {
                 }
             })
             .map_err(|error| StoreError::Internal(format!("cannot start the writer thread: {error}")))?;
-        Ok(SqliteStore {
-            path: path.to_owned(),
-            writer: jobs,
-            idle_readers: Arc::new(Mutex::new(Vec::new())),
-        })
+        Ok(SqliteStore { path: path.to_owned(), writer: jobs, idle_readers: Arc::new(Mutex::new(Vec::new())) })
     }
 
     pub fn path(&self) -> &Path {
@@ -214,7 +210,7 @@ fn trace_from_row(row: &Row<'_>) -> rusqlite::Result<(StoredTrace, i32)> {
     Ok((trace, row.get(14)?))
 }
 
-fn write_batch(connection: &mut Connection, folded: FoldedBatch) -> Result<(), StoreError> {
+fn write_batch(connection: &mut Connection, mut folded: FoldedBatch) -> Result<(), StoreError> {
     let transaction =
         connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(store_error)?;
     let now = to_fixed_text(agentrace_core::time::to_micros_precision(chrono::Utc::now()));
@@ -272,7 +268,7 @@ fn write_batch(connection: &mut Connection, folded: FoldedBatch) -> Result<(), S
                  updated_at = excluded.updated_at"
             ))
             .map_err(store_error)?;
-        for span in folded.merged_spans(existing_spans) {
+        for span in folded.take_merged_spans(existing_spans) {
             upsert
                 .execute(params![
                     span.trace_id.as_str(),

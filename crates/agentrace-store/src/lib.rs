@@ -232,14 +232,15 @@ impl FoldedBatch {
     }
 
     /// Merges the folded spans into the stored ones (`existing` holds the
-    /// stored state of those keys that exist).
-    pub fn merged_spans(&self, mut existing: HashMap<(TraceId, SpanId), SpanPiece>) -> Vec<SpanPiece> {
-        let mut merged: Vec<SpanPiece> = self
-            .spans
-            .iter()
-            .map(|(key, incoming)| match existing.remove(key) {
-                Some(stored) => merge_span(stored, incoming.clone()),
-                None => incoming.clone(),
+    /// stored state of those keys that exist), taking them out of the batch:
+    /// a batch holds thousands of spans, and a copy of each would double the
+    /// writer's memory and time for no use.
+    pub fn take_merged_spans(&mut self, mut existing: HashMap<(TraceId, SpanId), SpanPiece>) -> Vec<SpanPiece> {
+        let mut merged: Vec<SpanPiece> = std::mem::take(&mut self.spans)
+            .into_iter()
+            .map(|(key, incoming)| match existing.remove(&key) {
+                Some(stored) => merge_span(stored, incoming),
+                None => incoming,
             })
             .collect();
         merged.sort_by(|a, b| (&a.trace_id, &a.span_id).cmp(&(&b.trace_id, &b.span_id)));
