@@ -46,7 +46,14 @@ fn pick<T>(existing: Option<T>, incoming: Option<T>, incoming_wins: bool) -> Opt
     }
 }
 
-fn merge_metadata(existing: &mut Map<String, Value>, incoming: Map<String, Value>, incoming_wins: bool) {
+fn merge_metadata(existing: &mut Map<String, Value>, mut incoming: Map<String, Value>, incoming_wins: bool) {
+    if existing.is_empty() {
+        // The common case (every batch folds each piece into an empty one):
+        // keeping the incoming map saves rebuilding it key by key.
+        incoming.retain(|_, value| !value.is_null());
+        *existing = incoming;
+        return;
+    }
     for (key, value) in incoming {
         if value.is_null() {
             continue;
