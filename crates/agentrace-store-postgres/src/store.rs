@@ -13,9 +13,9 @@
 //! of thousands of spans is megabytes), so batches spread over the read pool
 //! would hold that memory once per pooled connection. The write statements
 //! are prepared once on that connection and sent in pipelined groups: a
-//! batch costs five round trips (BEGIN, read, write, derive, COMMIT)
-//! whatever it holds, which is what lets small batches (one span per
-//! request) commit often.
+//! batch costs four round trips (BEGIN and the reads, the span writes, the
+//! trace rows, COMMIT) whatever it holds, which is what lets small batches
+//! (one span per request) commit often.
 
 use std::collections::HashMap;
 
@@ -259,17 +259,17 @@ struct WriteStatements {
 }
 
 impl WriteStatements {
-    async fn prepare(transaction: &deadpool_postgres::Transaction<'_>) -> Result<Self, StoreError> {
+    async fn prepare(client: &deadpool_postgres::Object) -> Result<Self, StoreError> {
         let (lock, ensure_traces, select_spans, select_traces, upsert_spans, span_extents, root_spans, update_traces) =
             tokio::try_join!(
-                transaction.prepare_cached("SELECT pg_advisory_xact_lock($1)"),
-                transaction.prepare_cached(include_str!("queries/ensure_traces.sql")),
-                transaction.prepare_cached(include_str!("queries/select_spans_by_key.sql")),
-                transaction.prepare_cached(include_str!("queries/select_traces.sql")),
-                transaction.prepare_cached(include_str!("queries/upsert_spans.sql")),
-                transaction.prepare_cached(include_str!("queries/span_extents.sql")),
-                transaction.prepare_cached(include_str!("queries/root_spans.sql")),
-                transaction.prepare_cached(include_str!("queries/update_traces.sql")),
+                client.prepare_cached("SELECT pg_advisory_xact_lock($1)"),
+                client.prepare_cached(include_str!("queries/ensure_traces.sql")),
+                client.prepare_cached(include_str!("queries/select_spans_by_key.sql")),
+                client.prepare_cached(include_str!("queries/select_traces.sql")),
+                client.prepare_cached(include_str!("queries/upsert_spans.sql")),
+                client.prepare_cached(include_str!("queries/span_extents.sql")),
+                client.prepare_cached(include_str!("queries/root_spans.sql")),
+                client.prepare_cached(include_str!("queries/update_traces.sql")),
             )
             .map_err(store_error)?;
         Ok(WriteStatements {
@@ -285,25 +285,57 @@ impl WriteStatements {
     }
 }
 
+/// The writer connection while its transaction is open. Finished with
+/// COMMIT or ROLLBACK, it goes back to the pool; abandoned half-way (the
+/// write's future dropped), it is closed instead, so no connection ever
+/// returns to the pool inside a transaction that holds the writer lock.
+struct OpenTransaction {
+    client: Option<deadpool_postgres::Object>,
+}
+
+impl OpenTransaction {
+    async fn finish(mut self, written: Result<(), StoreError>) -> Result<(), StoreError> {
+        let Some(client) = self.client.as_ref() else {
+            return Err(StoreError::Internal("the write transaction was already finished".into()));
+        };
+        let ended = match &written {
+            Ok(()) => client.batch_execute("COMMIT").await,
+            Err(_) => client.batch_execute("ROLLBACK").await,
+        };
+        if ended.is_ok() {
+            self.client = None;
+        }
+        written.and(ended.map_err(store_error))
+    }
+}
+
+impl Drop for OpenTransaction {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            drop(deadpool_postgres::Object::take(client));
+        }
+    }
+}
+
 // Each group below is pipelined: its statements are sent together and run
 // in the order written (`biased` polls, and so sends, them in that order),
-// and the next group starts once the whole group has answered.
-async fn write_batch(
-    transaction: &deadpool_postgres::Transaction<'_>,
-    mut folded: FoldedBatch,
-) -> Result<(), StoreError> {
-    let statements = WriteStatements::prepare(transaction).await?;
+// and the next group starts once the whole group has answered. BEGIN goes
+// with the first group: on a busy machine a round trip alone can cost more
+// than a millisecond, as much as writing dozens of spans.
+async fn write_batch(client: &deadpool_postgres::Object, mut folded: FoldedBatch) -> Result<(), StoreError> {
+    let statements = WriteStatements::prepare(client).await?;
 
     // Owned, so that the batch's spans can be taken out while these are bound.
     let touched: Vec<String> = folded.touched_traces.iter().map(|trace_id| trace_id.as_str().to_owned()).collect();
     let (wanted_traces, wanted_spans): (Vec<&str>, Vec<&str>) =
         folded.spans.keys().map(|(trace_id, span_id)| (trace_id.as_str(), span_id.as_str())).unzip();
-    let (_, _, stored_spans, stored_traces) = tokio::try_join!(
+    let (_, _, _, stored_spans, stored_traces) = tokio::try_join!(
         biased;
-        async { transaction.execute(&statements.lock, &[&WRITER_LOCK_KEY]).await },
-        async { transaction.execute(&statements.ensure_traces, &[&touched]).await },
-        async { transaction.query(&statements.select_spans, &[&wanted_traces, &wanted_spans]).await },
-        async { transaction.query(&statements.select_traces, &[&touched]).await },
+        client.batch_execute("BEGIN"),
+        async { client.execute(&statements.lock, &[&WRITER_LOCK_KEY]).await },
+        async { client.execute(&statements.ensure_traces, &[&touched]).await },
+        async { client.query(&statements.select_spans, &[&wanted_traces, &wanted_spans]).await },
+        async { client.query(&statements.select_traces, &[&touched]).await },
     )
     .map_err(store_error)?;
     let mut existing_spans = HashMap::new();
@@ -324,7 +356,7 @@ async fn write_batch(
     let (_, extents, roots) = tokio::try_join!(
         biased;
         async {
-            transaction.execute(
+            client.execute(
                 &statements.upsert_spans,
                 &[
                     &spans.trace_id,
@@ -349,8 +381,8 @@ async fn write_batch(
             )
             .await
         },
-        async { transaction.query(&statements.span_extents, &[&touched]).await },
-        async { transaction.query(&statements.root_spans, &[&touched]).await },
+        async { client.query(&statements.span_extents, &[&touched]).await },
+        async { client.query(&statements.root_spans, &[&touched]).await },
     )
     .map_err(store_error)?;
     drop(spans);
@@ -374,7 +406,7 @@ async fn write_batch(
     tokio::try_join!(
         biased;
         async {
-            transaction
+            client
                 .execute(
                     &statements.update_traces,
                     &[
@@ -398,16 +430,13 @@ async fn write_batch(
                 .await
                 .map_err(store_error)
         },
-        write_attachments(transaction, &folded.attachments),
-        write_feedback(transaction, &folded.feedback),
+        write_attachments(client, &folded.attachments),
+        write_feedback(client, &folded.feedback),
     )?;
     Ok(())
 }
 
-async fn write_attachments(
-    transaction: &tokio_postgres::Transaction<'_>,
-    attachments: &[Attachment],
-) -> Result<(), StoreError> {
+async fn write_attachments(client: &tokio_postgres::Client, attachments: &[Attachment]) -> Result<(), StoreError> {
     if attachments.is_empty() {
         return Ok(());
     }
@@ -416,7 +445,7 @@ async fn write_attachments(
     let names: Vec<&str> = attachments.iter().map(|attachment| attachment.name.as_str()).collect();
     let content_types: Vec<&str> = attachments.iter().map(|attachment| attachment.content_type.as_str()).collect();
     let contents: Vec<&[u8]> = attachments.iter().map(|attachment| attachment.content.as_slice()).collect();
-    transaction
+    client
         .execute(
             include_str!("queries/upsert_attachments.sql"),
             &[&trace_ids, &span_ids, &names, &content_types, &contents],
@@ -426,10 +455,7 @@ async fn write_attachments(
     Ok(())
 }
 
-async fn write_feedback(
-    transaction: &tokio_postgres::Transaction<'_>,
-    feedback: &[Feedback],
-) -> Result<(), StoreError> {
+async fn write_feedback(client: &tokio_postgres::Client, feedback: &[Feedback]) -> Result<(), StoreError> {
     if feedback.is_empty() {
         return Ok(());
     }
@@ -445,7 +471,7 @@ async fn write_feedback(
     let sources: Vec<Option<String>> = feedback.iter().map(|item| json_text(&item.source)).collect();
     let metadata: Vec<String> = feedback.iter().map(|item| Value::Object(item.metadata.clone()).to_string()).collect();
     let created: Vec<Option<Timestamp>> = feedback.iter().map(|item| item.created_at).collect();
-    transaction
+    client
         .execute(
             include_str!("queries/upsert_feedback.sql"),
             &[
@@ -494,10 +520,12 @@ impl TraceStore for PostgresStore {
             return Ok(());
         }
         let folded = FoldedBatch::fold(batch);
-        let mut client = self.writer_client().await?;
-        let transaction = client.transaction().await.map_err(store_error)?;
-        write_batch(&transaction, folded).await?;
-        transaction.commit().await.map_err(store_error)
+        let transaction = OpenTransaction { client: Some(self.writer_client().await?) };
+        let Some(client) = transaction.client.as_ref() else {
+            return Err(StoreError::Internal("no writer connection".into()));
+        };
+        let written = write_batch(client, folded).await;
+        transaction.finish(written).await
     }
 
     async fn trace(&self, trace_id: &TraceId) -> Result<Option<TraceDetail>, StoreError> {
