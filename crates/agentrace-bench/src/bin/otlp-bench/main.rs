@@ -188,8 +188,11 @@ async fn run_backend(
     let otlp_bytes: usize = otlp_requests.iter().map(|(body, _)| body.len()).sum();
     let (bytes_before, _) = storage.bytes_and_otlp_spans().await?;
     server.reset_peak_rss();
+    let (writer_before, cpu_before) = (server.writer_totals().await?, server.cpu_time()?);
     let otlp = send_all(&server.base_url, Phase::Otlp, otlp_requests, options.clients).await?;
     let otlp_peak_rss = server.peak_rss_bytes()?;
+    let otlp_writer = server.writer_totals().await? - writer_before;
+    let otlp_server_cpu = server.cpu_time()? - cpu_before;
     let (bytes_after, stored_spans) = storage.bytes_and_otlp_spans().await?;
     ensure!(stored_spans == spans as u64, "{spans} OTLP spans acknowledged but {stored_spans} stored");
 
@@ -213,6 +216,8 @@ async fn run_backend(
         spans,
         otlp,
         otlp_peak_rss,
+        otlp_writer,
+        otlp_server_cpu,
         otlp_bytes_per_span: otlp_bytes as f64 / spans as f64,
         stored_bytes_per_span: bytes_after.saturating_sub(bytes_before) as f64 / spans as f64,
         native,
@@ -333,6 +338,8 @@ struct BackendReport {
     spans: usize,
     otlp: Outcome,
     otlp_peak_rss: u64,
+    otlp_writer: server::WriterTotals,
+    otlp_server_cpu: Duration,
     otlp_bytes_per_span: f64,
     stored_bytes_per_span: f64,
     native: Outcome,
@@ -372,6 +379,15 @@ impl BackendReport {
                 outcome.refusals
             );
         }
+        let wall = self.otlp.wall.as_secs_f64();
+        println!(
+            "  where the OTLP time goes: the writer spent {:.0}% of the wall time inside TraceStore::write \
+             ({:.0} batches of {:.0} items on average); the server used {:.0}% of one core",
+            self.otlp_writer.commit_seconds / wall * 100.0,
+            self.otlp_writer.batches,
+            self.otlp_writer.items / self.otlp_writer.batches.max(1.0),
+            self.otlp_server_cpu.as_secs_f64() / wall * 100.0,
+        );
         if let Some(copy) = &self.copy {
             println!(
                 "  {:<26} {:>10.0}   (the same OTLP rows, COPY into a fresh database)",
