@@ -5,9 +5,10 @@
 //! the binary. The rules a backend must keep are written on the trait and
 //! checked by the shared [`conformance`] suite, which every backend runs.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
 
-use agentrace_core::merge::{fold_span, fold_trace, merge_span, merge_trace};
+use agentrace_core::merge::{fold_trace, merge_span, merge_trace};
 use agentrace_core::{
     Attachment, AttachmentInfo, Feedback, SpanId, SpanPiece, StoredSpan, StoredTrace, TraceId, TracePiece,
 };
@@ -199,14 +200,26 @@ impl FoldedBatch {
         for piece in batch.traces {
             trace_pieces.entry(piece.trace_id.clone()).or_default().push(piece);
         }
-        let mut span_pieces: HashMap<(TraceId, SpanId), Vec<SpanPiece>> = HashMap::new();
-        for piece in batch.spans {
-            span_pieces.entry((piece.trace_id.clone(), piece.span_id.clone())).or_default().push(piece);
-        }
         let traces: HashMap<_, _> =
             trace_pieces.into_iter().filter_map(|(id, pieces)| Some((id, fold_trace(pieces)?))).collect();
-        let spans: HashMap<_, _> =
-            span_pieces.into_iter().filter_map(|(key, pieces)| Some((key, fold_span(pieces)?))).collect();
+        // Folded as they come, in arrival order, exactly as `fold_span` folds
+        // one key's pieces: a batch holds thousands of spans, nearly all of
+        // one piece each, and gathering them per key first cost an
+        // allocation and a rehash apiece.
+        let mut spans: HashMap<(TraceId, SpanId), SpanPiece> = HashMap::with_capacity(batch.spans.len());
+        for piece in batch.spans {
+            match spans.entry((piece.trace_id.clone(), piece.span_id.clone())) {
+                Entry::Vacant(slot) => {
+                    let start = SpanPiece::new(slot.key().0.clone(), slot.key().1.clone());
+                    slot.insert(merge_span(start, piece));
+                }
+                Entry::Occupied(mut slot) => {
+                    let start = SpanPiece::new(slot.key().0.clone(), slot.key().1.clone());
+                    let folded = std::mem::replace(slot.get_mut(), start);
+                    *slot.get_mut() = merge_span(folded, piece);
+                }
+            }
+        }
         let mut attachments: HashMap<(TraceId, SpanId, String), Attachment> = HashMap::new();
         for attachment in batch.attachments {
             attachments
@@ -220,14 +233,14 @@ impl FoldedBatch {
         }
         let mut feedback: Vec<Feedback> = feedback.into_values().collect();
         feedback.sort_by(|a, b| a.feedback_id.cmp(&b.feedback_id));
-        let mut touched_traces: Vec<TraceId> = traces
+        let touched_traces: Vec<TraceId> = traces
             .keys()
+            .chain(spans.keys().map(|(trace_id, _)| trace_id))
+            .chain(attachments.iter().map(|attachment| &attachment.trace_id))
+            .collect::<BTreeSet<&TraceId>>()
+            .into_iter()
             .cloned()
-            .chain(spans.keys().map(|(trace_id, _)| trace_id.clone()))
-            .chain(attachments.iter().map(|attachment| attachment.trace_id.clone()))
             .collect();
-        touched_traces.sort();
-        touched_traces.dedup();
         FoldedBatch { traces, spans, attachments, feedback, touched_traces }
     }
 
