@@ -157,6 +157,12 @@ async fn run_writer(
     config: PipelineConfig,
 ) {
     let mut closing = false;
+    // Requests in the last batch: the writer stops waiting for company once
+    // as many have joined. Clients that wait for their acknowledgement
+    // before sending again (most exporters) come back about as many as were
+    // just acknowledged; lingering on after they all have only idles the
+    // writer (64 one-span clients: 8,500 spans/s with the full 2 ms linger).
+    let mut last_batch_requests = usize::MAX;
     loop {
         let first = tokio::select! {
             biased;
@@ -178,6 +184,7 @@ async fn run_writer(
             let next = match queue.try_recv() {
                 Ok(job) => Some(job),
                 Err(mpsc::error::TryRecvError::Disconnected) => None,
+                Err(mpsc::error::TryRecvError::Empty) if jobs.len() >= last_batch_requests => None,
                 Err(mpsc::error::TryRecvError::Empty) => {
                     tokio::time::timeout_at(linger_until, queue.recv()).await.ok().flatten()
                 }
@@ -187,6 +194,7 @@ async fn run_writer(
             bytes += job.bytes;
             jobs.push(job);
         }
+        last_batch_requests = jobs.len();
         write_jobs(&*store, jobs, items).await;
     }
     tracing::info!("ingest queue drained; writer stopped");
