@@ -7,7 +7,8 @@
 //! (`agentrace_ingest::otlp`), including its tolerance of invalid UTF-8.
 //!
 //! What the OTLP specification asks of a gRPC receiver, and how:
-//! - gzip-compressed messages are accepted (tonic refuses them with
+//! - gzip-compressed messages are accepted, and deflate ones, which the
+//!   Python exporter also offers (tonic refuses compressed messages with
 //!   UNIMPLEMENTED unless told otherwise, and the exporter drops the data);
 //! - the size cap is the HTTP body limit, applied after decompression;
 //!   over it the answer is RESOURCE_EXHAUSTED without retry information,
@@ -128,6 +129,7 @@ impl Exporter {
     {
         let mut grpc = tonic::server::Grpc::new(RawCodec)
             .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Deflate)
             .max_decoding_message_size(self.max_message_bytes);
         let ingestor = self.ingestor.clone();
         let export = tower::service_fn(move |request: tonic::Request<Bytes>| {

@@ -92,12 +92,12 @@ pub fn request(spans: Vec<Span>) -> Vec<u8> {
 pub const TRACE_EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 pub const LOGS_EXPORT: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
 
-/// Sends one unary OTLP/gRPC export of `message` (optionally gzip-compressed).
+/// Sends one unary OTLP/gRPC export of `message`, compressed with `compression` when given.
 pub async fn grpc_export(
     url: &str,
     method: &'static str,
     message: Vec<u8>,
-    gzip: bool,
+    compression: Option<CompressionEncoding>,
 ) -> Result<Bytes, tonic::Status> {
     let channel = tonic::transport::Endpoint::from_shared(url.to_owned())
         .expect("endpoint")
@@ -105,8 +105,8 @@ pub async fn grpc_export(
         .await
         .expect("connect to the gRPC server");
     let mut client = tonic::client::Grpc::new(channel).max_encoding_message_size(usize::MAX);
-    if gzip {
-        client = client.send_compressed(CompressionEncoding::Gzip);
+    if let Some(encoding) = compression {
+        client = client.send_compressed(encoding);
     }
     client.ready().await.expect("ready");
     let response =
