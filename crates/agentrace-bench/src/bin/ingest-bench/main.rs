@@ -20,10 +20,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 
 use crate::report::{BackendReport, PhaseReport};
-use crate::server::{MachineCpu, Server};
+use crate::server::{BackendKind, MachineCpu, Server};
 use crate::workload::Workload;
 
 #[derive(Debug, Parser)]
@@ -77,21 +77,6 @@ struct Options {
     /// --server-arg=--batch-items=8000, to try other settings.
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     server_args: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum BackendKind {
-    Sqlite,
-    Postgres,
-}
-
-impl BackendKind {
-    fn name(self) -> &'static str {
-        match self {
-            BackendKind::Sqlite => "sqlite",
-            BackendKind::Postgres => "postgres",
-        }
-    }
 }
 
 /// The sizes of one run, after `--smoke` and the defaults are applied.

@@ -198,3 +198,19 @@ pub fn find_binary(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
         me.display()
     )
 }
+
+/// The store a benchmark run starts the server on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+impl BackendKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Sqlite => "sqlite",
+            BackendKind::Postgres => "postgres",
+        }
+    }
+}

@@ -32,11 +32,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
 use bytes::Bytes;
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use reqwest::StatusCode;
 
 use crate::native_workload::Workload;
-use crate::server::Server;
+use crate::server::{BackendKind, Server};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -71,21 +71,6 @@ struct Options {
     /// An extra argument for `agentrace serve` (repeatable).
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     server_args: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum BackendKind {
-    Sqlite,
-    Postgres,
-}
-
-impl BackendKind {
-    fn name(self) -> &'static str {
-        match self {
-            BackendKind::Sqlite => "sqlite",
-            BackendKind::Postgres => "postgres",
-        }
-    }
 }
 
 #[tokio::main]
