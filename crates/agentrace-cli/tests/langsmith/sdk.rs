@@ -50,19 +50,7 @@ impl Mode {
 }
 
 fn python() -> PathBuf {
-    if let Some(python) = std::env::var_os("AGENTRACE_TEST_PYTHON") {
-        return PathBuf::from(python);
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/python-venv/bin/python");
-    assert!(
-        venv.exists(),
-        "the LangSmith SDK tests need Python with langsmith=={LANGSMITH_VERSION}, expected at {}.\n\
-         Run scripts/test, which creates it, or:\n  \
-         python3 -m venv target/python-venv && target/python-venv/bin/pip install langsmith=={LANGSMITH_VERSION}\n\
-         (or set AGENTRACE_TEST_PYTHON to an interpreter that has it)",
-        venv.display()
-    );
-    venv
+    crate::python_venv::python("the LangSmith SDK tests", &format!("langsmith=={LANGSMITH_VERSION}"))
 }
 
 /// `agentrace serve` (the binary) on a free port and a fresh database, and

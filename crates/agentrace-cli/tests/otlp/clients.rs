@@ -19,25 +19,13 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::helpers::Backend;
 
+fn python() -> PathBuf {
+    crate::python_venv::python("the OTLP client tests", PYTHON_PACKAGES)
+}
+
 /// What `scripts/test` installs, and what these tests were written against.
 pub const PYTHON_PACKAGES: &str = "opentelemetry-sdk==1.45.1 opentelemetry-exporter-otlp-proto-http==1.45.1 \
      opentelemetry-exporter-otlp-proto-grpc==1.45.1 opentelemetry-exporter-otlp-json-http==0.66b1";
-
-fn python() -> PathBuf {
-    if let Some(python) = std::env::var_os("AGENTRACE_TEST_PYTHON") {
-        return PathBuf::from(python);
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/python-venv/bin/python");
-    assert!(
-        venv.exists(),
-        "the OTLP client tests need Python with {PYTHON_PACKAGES}, expected at {}.\n\
-         Run scripts/test, which creates it, or:\n  \
-         python3 -m venv target/python-venv && target/python-venv/bin/pip install {PYTHON_PACKAGES}\n\
-         (or set AGENTRACE_TEST_PYTHON to an interpreter that has them)",
-        venv.display()
-    );
-    venv
-}
 
 #[derive(Debug, Clone, Copy)]
 enum Protocol {

@@ -6,6 +6,8 @@
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+#[path = "../support/python.rs"]
+mod python_venv;
 
 mod clients;
 mod grpc;
