@@ -17,6 +17,7 @@ use async_trait::async_trait;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod migrations;
+pub mod query;
 
 /// What went wrong in a store, in terms callers can act on. Backends turn
 /// their driver errors into these at their boundary; no driver type leaks.
