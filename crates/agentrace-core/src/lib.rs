@@ -9,6 +9,7 @@ pub mod merge;
 pub mod model;
 pub mod text;
 pub mod time;
+pub mod tree;
 
 pub use attachment::{Attachment, AttachmentInfo};
 pub use feedback::Feedback;

@@ -90,7 +90,7 @@ pub struct TraceDetail {
 
 /// Per-trace statistics. Token and cost totals count model_call and
 /// embedding spans only.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
 pub struct TraceStats {
     pub total_spans: i64,
     pub model_calls: i64,

@@ -81,7 +81,7 @@ pub struct PageRequest {
 }
 
 /// A page of rows, and the cursor of the next page when there may be one.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
@@ -89,7 +89,7 @@ pub struct Page<T> {
 
 /// A trace in a list: the trace row and its statistics. `input` and
 /// `output` are left out (`None`) unless payloads were asked for.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct TraceSummary {
     #[serde(flatten)]
     pub trace: StoredTrace,
@@ -119,7 +119,7 @@ pub struct SessionFilter {
 }
 
 /// A session (conversation) in a list, most recently active first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct SessionSummary {
     pub session_id: String,
     /// The project of its most recent trace.
@@ -140,7 +140,7 @@ pub struct SessionSummary {
 }
 
 /// A session with its traces in start order: the conversation, turn by turn.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct SessionDetail {
     #[serde(flatten)]
     pub session: SessionSummary,
@@ -149,7 +149,7 @@ pub struct SessionDetail {
 }
 
 /// A project, most recently active first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct ProjectSummary {
     pub project: String,
     pub trace_count: i64,
@@ -204,7 +204,7 @@ pub struct StatsQuery {
 }
 
 /// One group of statistics.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct StatsGroup {
     /// The group's key: model, span type, project, or bucket start;
     /// `None` for the single group of [`StatsGroupBy::None`] and for rows
