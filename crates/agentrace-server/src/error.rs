@@ -19,6 +19,8 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("could not read the request body: {0}")]
     UnreadableBody(String),
+    #[error("invalid {0}")]
+    Parameter(#[from] crate::params::ParameterError),
     #[error("{what} {id:?} not found")]
     NotFound { what: &'static str, id: String },
     #[error("the ingest queue is full; retry after {retry_after_seconds} s")]
@@ -57,7 +59,7 @@ impl From<StoreError> for ApiError {
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::Body(_) | ApiError::UnreadableBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::Body(_) | ApiError::UnreadableBody(_) | ApiError::Parameter(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -73,6 +75,7 @@ impl ApiError {
             ApiError::Body(BodyError::Malformed { .. }) => "malformed_json",
             ApiError::Body(BodyError::Shape(_)) => "invalid_body",
             ApiError::UnreadableBody(_) => "unreadable_body",
+            ApiError::Parameter(_) => "invalid_parameter",
             ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::NotFound { .. } => "not_found",
@@ -93,6 +96,9 @@ impl IntoResponse for ApiError {
         if let ApiError::Body(BodyError::Malformed { line, column, .. }) = &self {
             body["line"] = json!(line);
             body["column"] = json!(column);
+        }
+        if let ApiError::Parameter(error) = &self {
+            body["parameter"] = json!(error.parameter);
         }
         let mut response = (self.status(), Json(json!({ "error": body }))).into_response();
         if let ApiError::QueueFull { retry_after_seconds } | ApiError::Unavailable { retry_after_seconds } = self {

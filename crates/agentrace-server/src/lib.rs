@@ -5,8 +5,11 @@
 
 mod body;
 mod error;
+mod extract;
 mod grpc;
 pub mod openapi;
+pub mod params;
+pub mod read;
 mod routes;
 
 use std::sync::Arc;

@@ -6,3 +6,4 @@ mod concurrency;
 mod helpers;
 mod native;
 mod routes;
+mod trace_tree;

@@ -1,26 +1,15 @@
-//! Reading one trace (with its spans, statistics, attachment list and
+//! Reading one trace (with its span tree, statistics, attachment list and
 //! feedback), one span, or one attachment back.
 
-use agentrace_core::{AttachmentInfo, Feedback, SpanId, StoredSpan, TraceId};
-use agentrace_store::{TraceDetail, TraceStats};
+use agentrace_core::{SpanId, StoredSpan, TraceId};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
 
+use crate::extract::QueryPairs;
+use crate::read::{self, TraceResponse};
 use crate::{ApiError, AppState};
-
-#[derive(Debug, Serialize)]
-pub struct TraceResponse {
-    #[serde(flatten)]
-    pub detail: TraceDetail,
-    pub stats: TraceStats,
-    /// Files attached to the trace's spans, without their bytes (read one
-    /// at `…/spans/{span_id}/attachments/{name}`).
-    pub attachments: Vec<AttachmentInfo>,
-    pub feedback: Vec<Feedback>,
-}
 
 fn not_found(what: &'static str, id: &str) -> ApiError {
     ApiError::NotFound { what, id: id.to_owned() }
@@ -29,13 +18,9 @@ fn not_found(what: &'static str, id: &str) -> ApiError {
 pub async fn get_trace(
     State(state): State<AppState>,
     Path(raw_trace_id): Path<String>,
+    query: QueryPairs,
 ) -> Result<Json<TraceResponse>, ApiError> {
-    let trace_id = TraceId::parse(raw_trace_id.as_str()).map_err(|_| not_found("trace", &raw_trace_id))?;
-    let detail = state.store.trace(&trace_id).await?.ok_or_else(|| not_found("trace", &raw_trace_id))?;
-    let stats = state.store.trace_stats(&trace_id).await?.unwrap_or_default();
-    let attachments = state.store.attachments(&trace_id).await?;
-    let feedback = state.store.feedback(&trace_id).await?;
-    Ok(Json(TraceResponse { detail, stats, attachments, feedback }))
+    Ok(Json(read::trace(&*state.store, &raw_trace_id, &query.0).await?))
 }
 
 pub async fn get_span(
