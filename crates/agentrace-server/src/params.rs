@@ -387,7 +387,9 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_parameter() {
-        let cases: &[(&[(&str, &str)], &str, &str)] = &[
+        // (query, parameter named, message)
+        type Case = (&'static [(&'static str, &'static str)], &'static str, &'static str);
+        let cases: &[Case] = &[
             (&[("status", "failed")], "status", "\"failed\" is not one of running, success, error"),
             (
                 &[("sort", "name")],
