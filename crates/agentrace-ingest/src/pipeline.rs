@@ -246,6 +246,7 @@ fn error_kind(error: &StoreError) -> &'static str {
         StoreError::Unavailable(_) => "unavailable",
         StoreError::Busy(_) => "busy",
         StoreError::Rejected(_) => "rejected",
+        StoreError::InvalidQuery(_) => "invalid_query",
         StoreError::Internal(_) => "internal",
     }
 }

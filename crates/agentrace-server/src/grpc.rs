@@ -189,7 +189,8 @@ fn status_of(error: ExportError) -> Status {
             StoreError::Rejected(message) => {
                 Status::invalid_argument(format!("the store rejected the data: {message}"))
             }
-            StoreError::Internal(cause) => {
+            // Writes ask no query; should one fail this way, it is a bug.
+            StoreError::InvalidQuery(cause) | StoreError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 Status::internal("internal error")
             }

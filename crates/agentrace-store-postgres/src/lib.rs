@@ -2,6 +2,7 @@
 //! schema users query with plain SQL.
 
 pub mod migrations;
+pub mod query;
 pub mod store;
 
 pub use store::PostgresStore;

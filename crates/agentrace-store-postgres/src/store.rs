@@ -34,7 +34,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row, Statement};
 
 /// Key of the advisory lock held by each write transaction ("agentrace" in ASCII, truncated).
-const WRITER_LOCK_KEY: i64 = 0x6167_656e_7472_6163;
+pub(crate) const WRITER_LOCK_KEY: i64 = 0x6167_656e_7472_6163;
 
 pub struct PostgresStore {
     pool: Pool,
@@ -57,7 +57,7 @@ impl PostgresStore {
         Ok(store)
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         checked_out(self.pool.get().await)
     }
 
@@ -97,7 +97,7 @@ pub(crate) fn store_error(error: tokio_postgres::Error) -> StoreError {
     }
 }
 
-fn span_from_row(row: &Row) -> Result<StoredSpan, StoreError> {
+pub(crate) fn span_from_row(row: &Row) -> Result<StoredSpan, StoreError> {
     let invalid = |error: agentrace_core::IdError| StoreError::Internal(format!("stored id is invalid: {error}"));
     let mut span = SpanPiece::new(
         TraceId::parse(row.get::<_, String>(0)).map_err(invalid)?,
@@ -132,7 +132,7 @@ fn object(value: Value) -> Map<String, Value> {
     }
 }
 
-fn trace_from_row(row: &Row) -> Result<(StoredTrace, i32), StoreError> {
+pub(crate) fn trace_from_row(row: &Row) -> Result<(StoredTrace, i32), StoreError> {
     let trace_id = TraceId::parse(row.get::<_, String>(0))
         .map_err(|error| StoreError::Internal(format!("stored trace id is invalid: {error}")))?;
     let trace = StoredTrace {

@@ -13,7 +13,8 @@ pub const SCHEMA: &str = "agent";
 /// Opens `path` (created when missing) attached as `agent`.
 ///
 /// The main database of the connection is an empty in-memory one; every
-/// agentrace object lives in the attached file.
+/// agentrace object lives in the attached file. The SQL functions the
+/// queries use are registered on it.
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     let connection = Connection::open_in_memory()?;
     connection.busy_timeout(Duration::from_secs(30))?;
@@ -25,5 +26,6 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     connection.pragma_update(Some(SCHEMA), "journal_mode", "WAL")?;
     connection.pragma_update(Some(SCHEMA), "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "ON")?;
+    crate::query::register_functions(&connection)?;
     Ok(connection)
 }

@@ -6,6 +6,7 @@
 
 pub mod connection;
 pub mod migrations;
+pub mod query;
 pub mod store;
 
 pub use store::SqliteStore;

@@ -69,7 +69,7 @@ impl SqliteStore {
         &self.path
     }
 
-    async fn with_writer<T: Send + 'static>(
+    pub(crate) async fn with_writer<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
@@ -83,7 +83,7 @@ impl SqliteStore {
         replied.await.map_err(|_| stopped())?
     }
 
-    async fn with_reader<T: Send + 'static>(
+    pub(crate) async fn with_reader<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
@@ -108,7 +108,7 @@ impl SqliteStore {
     }
 }
 
-fn store_error(error: rusqlite::Error) -> StoreError {
+pub(crate) fn store_error(error: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode;
     match error.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy(error.to_string()),
@@ -128,17 +128,19 @@ fn parse_json(text: Option<String>) -> Option<Value> {
     text.and_then(|text| serde_json::from_str(&text).ok())
 }
 
-fn parse_time(text: Option<String>) -> Option<Timestamp> {
+pub(crate) fn parse_time(text: Option<String>) -> Option<Timestamp> {
     text.as_deref().and_then(parse_fixed_text)
 }
 
-const SPAN_COLUMNS: &str = "trace_id, span_id, parent_span_id, span_type, name, start_time, end_time, duration_ms, \
+pub(crate) const SPAN_COLUMNS: &str =
+    "trace_id, span_id, parent_span_id, span_type, name, start_time, end_time, duration_ms, \
      input, output, model, provider, tokens_used, cost_usd, status, error, metadata, events";
 
-const TRACE_COLUMNS: &str = "trace_id, session_id, user_id, project, name, start_time, end_time, duration_ms, \
+pub(crate) const TRACE_COLUMNS: &str =
+    "trace_id, session_id, user_id, project, name, start_time, end_time, duration_ms, \
      input, output, status, error, metadata, tags, sent_fields";
 
-fn span_from_row(row: &Row<'_>) -> rusqlite::Result<StoredSpan> {
+pub(crate) fn span_from_row(row: &Row<'_>) -> rusqlite::Result<StoredSpan> {
     let trace_id: String = row.get(0)?;
     let span_id: String = row.get(1)?;
     let conversion =
@@ -180,7 +182,7 @@ fn array(value: Value) -> Option<Vec<Value>> {
     }
 }
 
-fn trace_from_row(row: &Row<'_>) -> rusqlite::Result<(StoredTrace, i32)> {
+pub(crate) fn trace_from_row(row: &Row<'_>) -> rusqlite::Result<(StoredTrace, i32)> {
     let trace_id: String = row.get(0)?;
     let trace_id = TraceId::parse(trace_id).map_err(|error| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, error.to_string().into())

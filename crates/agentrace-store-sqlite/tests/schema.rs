@@ -465,3 +465,45 @@ fn the_system_sqlite3_shell_plans_both_views_through_indexes() {
         check_plan(&format!("sqlite3 shell: {literal}"), &plan);
     }
 }
+
+/// agent.traces_search follows agent.traces by rowid (an external-content
+/// FTS5 table): VACUUM must keep those rowids, and the triggers must keep the
+/// index in step with inserts, updates of the searched columns and deletes.
+#[test]
+fn free_text_search_follows_the_traces_table_through_vacuum() {
+    let (file, connection) = migrated();
+    let search = |connection: &Connection, phrase: &str| -> Vec<String> {
+        connection
+            .prepare(
+                "SELECT trace_id FROM agent.traces WHERE rowid IN \
+                 (SELECT rowid FROM agent.traces_search WHERE traces_search MATCH ?1) ORDER BY trace_id",
+            )
+            .unwrap()
+            .query_map([format!("\"{phrase}\"")], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    connection
+        .execute_batch(
+            r#"WITH RECURSIVE n (i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 199)
+               INSERT INTO agent.traces (trace_id, session_id, input) SELECT 'trace-' || i, 's', '{"text": "filler"}' FROM n;
+               UPDATE agent.traces SET input = '{"question": "Weather in Paris?"}' WHERE trace_id = 'trace-150';
+               UPDATE agent.traces SET output = '"Snow in Oslo"', error = 'Quota exceeded' WHERE trace_id = 'trace-151';
+               DELETE FROM agent.traces WHERE CAST(substr(trace_id, 7) AS INTEGER) < 100;"#,
+        )
+        .unwrap();
+    assert_eq!(search(&connection, "WEATHER in paris"), ["trace-150"]);
+    drop(connection);
+    let connection = connection::open(file.path()).unwrap();
+    connection.execute_batch("VACUUM agent").unwrap();
+    assert_eq!(search(&connection, "weather in paris"), ["trace-150"]);
+    assert_eq!(search(&connection, "quota exceeded"), ["trace-151"]);
+    connection.execute_batch("UPDATE agent.traces SET error = NULL WHERE trace_id = 'trace-151'").unwrap();
+    assert!(search(&connection, "quota exceeded").is_empty());
+    assert_eq!(search(&connection, "snow in oslo"), ["trace-151"]);
+    connection.execute_batch("DELETE FROM agent.traces WHERE trace_id = 'trace-150'").unwrap();
+    assert!(search(&connection, "weather in paris").is_empty());
+    assert_eq!(search(&connection, "filler").len(), 99);
+    connection.execute_batch("INSERT INTO agent.traces_search (traces_search) VALUES ('integrity-check')").unwrap();
+}

@@ -18,6 +18,9 @@ use serde_json::{json, Value};
 
 use crate::{TraceStore, WriteBatch};
 
+mod queries;
+pub use queries::*;
+
 /// Generates one `#[tokio::test]` per conformance check for a backend.
 #[macro_export]
 macro_rules! conformance_tests {
@@ -40,6 +43,27 @@ macro_rules! conformance_tests {
             attachments_keep_their_bytes_and_replace_by_name,
             feedback_belongs_to_its_trace_or_its_span,
             span_trace_id_finds_a_span_by_id_alone,
+            trace_filters_on_trace_columns,
+            trace_filters_on_time_and_duration,
+            trace_filters_on_errors_models_and_tags,
+            trace_filters_on_metadata,
+            free_text_searches_input_output_and_error,
+            free_text_follows_changes_to_a_trace,
+            trace_sorts_put_missing_values_last,
+            pages_return_every_trace_once_while_traces_arrive,
+            pages_in_ascending_and_duration_order,
+            malformed_cursors_and_limits_are_refused,
+            listed_traces_carry_stats_and_payloads_on_request,
+            span_listing_filters,
+            span_pages_return_every_span_once,
+            sessions_list_with_totals_newest_first,
+            a_session_is_its_turns_in_order,
+            projects_list_newest_activity_first,
+            span_statistics_for_every_grouping,
+            span_statistics_filters,
+            trace_statistics,
+            deleting_a_trace_takes_everything_of_it_and_nothing_else,
+            deleting_old_traces_goes_in_batches_oldest_first,
         );
     };
     (@tests $make_store:path; $($check:ident),* $(,)?) => {

@@ -33,6 +33,13 @@ pub enum StoreError {
     /// The data broke a constraint the adapters should have caught.
     #[error("rejected by the store: {0}")]
     Rejected(String),
+    /// A read asked for something that cannot be answered as asked: a
+    /// cursor the store did not issue, a page size of 0, statistics grouped
+    /// in a way the level does not allow. The message starts with the name
+    /// of the parameter at fault (`cursor: …`); asking again unchanged
+    /// fails again (an HTTP API answers 400).
+    #[error("{0}")]
+    InvalidQuery(String),
     /// Anything else: a bug or a broken database.
     #[error("store failure: {0}")]
     Internal(String),
@@ -133,8 +140,10 @@ pub struct TraceStats {
 ///   span is stored.
 /// - **Unknown ids.** Reads of an unknown trace or span return `Ok(None)`
 ///   (lists: empty).
+/// - **Queries.** Every store answers the read queries of
+///   [`query::TraceQueries`] too, so `Arc<dyn TraceStore>` offers both.
 #[async_trait]
-pub trait TraceStore: Send + Sync + 'static {
+pub trait TraceStore: query::TraceQueries + Send + Sync + 'static {
     /// A short name for logs and metrics ("postgres", "sqlite").
     fn backend_name(&self) -> &'static str;
 

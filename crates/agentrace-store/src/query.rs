@@ -9,6 +9,15 @@
 //!   the last row it returned, and the next page starts strictly after it.
 //!   Rows inserted while a client pages never shift the pages it has not
 //!   read yet, and no row is returned twice.
+//! - **Cursors** are opaque strings (URL-safe base64 of the listing and
+//!   order they belong to and the last row's sort key). A cursor that this
+//!   store did not issue for the same listing and order is refused with
+//!   [`StoreError::InvalidQuery`] naming `cursor`; a client that changes
+//!   the sort starts again from the first page.
+//! - **Page size**: [`PageRequest::limit`] 0 is refused
+//!   ([`StoreError::InvalidQuery`] naming `limit`); above
+//!   [`MAX_PAGE_LIMIT`] it is clamped. `next_cursor` is `Some` exactly when
+//!   at least one more row follows.
 //! - **Time filters** are half-open: `since <= t < until`. For traces and
 //!   spans `t` is the start time; rows without a start time match no time
 //!   filter.
@@ -16,7 +25,12 @@
 //!   start time or duration comes after all that have one), then ties are
 //!   broken by id in byte order, in the same direction as the sort.
 //! - **Tokens and cost** of a trace, a session or a project count
-//!   model_call and embedding spans only, like `agent.trace_stats`.
+//!   model_call and embedding spans only, like `agent.trace_stats`. A span's
+//!   total is its `total`, else prompt + completion. Aggregate costs
+//!   ([`SessionSummary`], [`ProjectSummary`], [`StatsGroup`]) are `None`
+//!   when no counted span has a cost, so that "unknown" never reads as $0;
+//!   a trace's own [`TraceStats`] follow the view (0 when none).
+//! - **Timestamps** come back at microsecond precision on both stores.
 
 use agentrace_core::time::Timestamp;
 use agentrace_core::{SpanType, Status, StoredSpan, StoredTrace, TraceId};
@@ -24,6 +38,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::{StoreError, TraceStats};
+
+pub mod keyset;
 
 /// The most rows one page may hold; larger requested limits are clamped.
 pub const MAX_PAGE_LIMIT: usize = 1000;
@@ -50,11 +66,18 @@ pub struct TraceFilter {
     pub model: Option<String>,
     /// Traces carrying this tag.
     pub tag: Option<String>,
-    /// `metadata.KEY=VALUE`: the trace's metadata has KEY, and its value is
-    /// the string VALUE, or a number or boolean whose JSON text is VALUE.
+    /// `metadata.KEY=VALUE` pairs, each of which must hold: the trace's
+    /// metadata has the top-level key KEY (exactly), and its value is the
+    /// string VALUE; or a number equal to VALUE read as a JSON number
+    /// (`2.50` matches `2.5`); or the boolean VALUE (`true` / `false`).
+    /// Objects, arrays and `null` never match.
     pub metadata: Vec<(String, String)>,
     /// Free text, matched case-insensitively as a substring of the trace's
-    /// input, output (their JSON text) or error.
+    /// input, output (their JSON text) or error; metadata is not searched.
+    /// An empty `q` matches every trace. Search words or phrases inside
+    /// values: text spanning JSON punctuation is spelled differently by the
+    /// two stores (PostgreSQL's `jsonb` text writes `{"a": 1}`, SQLite keeps
+    /// `{"a":1}`).
     pub q: Option<String>,
 }
 
@@ -74,13 +97,13 @@ pub enum TraceSort {
 /// One page request.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PageRequest {
-    /// Rows per page, 1..=[`MAX_PAGE_LIMIT`].
+    /// Rows per page, 1..=[`MAX_PAGE_LIMIT`]: 0 is refused, more is clamped.
     pub limit: usize,
     /// The `next_cursor` of the previous page; `None` for the first page.
     pub cursor: Option<String>,
 }
 
-/// A page of rows, and the cursor of the next page when there may be one.
+/// A page of rows, and the cursor of the next page when one follows.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -118,13 +141,16 @@ pub struct SessionFilter {
     pub until: Option<Timestamp>,
 }
 
-/// A session (conversation) in a list, most recently active first.
+/// A session (conversation) in a list, most recently active first. Its
+/// counts and totals cover all of the session's traces, whichever of them
+/// matched the filter that listed it.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct SessionSummary {
     pub session_id: String,
-    /// The project of its most recent trace.
+    /// The project of its most recent trace (latest start, traces without
+    /// one last, then the greatest trace id).
     pub project: String,
-    /// The user of its most recent trace that names one.
+    /// The user of its most recent trace that names one (same order).
     pub user_id: Option<String>,
     pub trace_count: i64,
     /// Earliest trace start.
@@ -148,7 +174,7 @@ pub struct SessionDetail {
     pub turns: Vec<TraceSummary>,
 }
 
-/// A project, most recently active first.
+/// A project, most recently active first (then by name, byte order).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct ProjectSummary {
     pub project: String,
@@ -169,8 +195,11 @@ pub enum StatsLevel {
     /// embedding spans.
     #[default]
     Span,
-    /// Traces: latency is trace duration; tokens and cost are the traces'
-    /// totals. Grouping by model or span type needs span level.
+    /// Traces: latency is trace duration; tokens, cost and unpriced spans
+    /// are the traces' totals; errors are traces whose status is error.
+    /// Grouping by model or span type needs span level (refused with
+    /// [`StoreError::InvalidQuery`] naming `group_by`); the `model` and
+    /// `span_type` filters keep traces with at least one such span.
     Trace,
 }
 
@@ -183,14 +212,17 @@ pub enum StatsGroupBy {
     None,
     Model,
     SpanType,
+    /// The trace's project; at span level, the project of the span's trace.
     Project,
-    /// UTC hour buckets (key: the bucket's start, RFC 3339).
+    /// UTC hour buckets (key: the bucket's start, `2026-03-01T10:00:00Z`).
     Hour,
-    /// UTC day buckets (key: the bucket's start, RFC 3339).
+    /// UTC day buckets (key: the bucket's start, `2026-03-01T00:00:00Z`).
     Day,
 }
 
-/// A statistics request. Rows are matched by start time in `[since, until)`.
+/// A statistics request. Rows (spans or traces, by [`StatsLevel`]) are
+/// matched by their own start time in `[since, until)`; `project` and
+/// `session_id` are those of the trace (a span's trace at span level).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct StatsQuery {
     pub level: StatsLevel,
@@ -221,14 +253,123 @@ pub struct StatsGroup {
     pub p50_ms: Option<f64>,
     pub p95_ms: Option<f64>,
     pub p99_ms: Option<f64>,
+    /// Tokens of the group's model_call and embedding spans.
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
     pub total_tokens: i64,
+    /// The sum of the known costs; `None` when no span of the group has one.
     pub cost_usd: Option<f64>,
     /// model_call and embedding spans with a model and tokens but no cost:
     /// their model is missing from the price table, so `cost_usd`
     /// understates the truth instead of silently counting them as $0.
     pub unpriced_count: i64,
+}
+
+impl StatsGroup {
+    /// A group from its aggregates; `durations_ms` sorted ascending.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        key: Option<String>,
+        count: i64,
+        error_count: i64,
+        percentiles_ms: [Option<f64>; 3],
+        tokens: [i64; 3],
+        cost_usd: Option<f64>,
+        unpriced_count: i64,
+    ) -> Self {
+        let [p50_ms, p95_ms, p99_ms] = percentiles_ms;
+        let [prompt_tokens, completion_tokens, total_tokens] = tokens;
+        StatsGroup {
+            key,
+            count,
+            error_count,
+            error_rate: if count == 0 { 0.0 } else { error_count as f64 / count as f64 },
+            p50_ms,
+            p95_ms,
+            p99_ms,
+            prompt_tokens,
+            completion_tokens,
+            total_tokens,
+            cost_usd,
+            unpriced_count,
+        }
+    }
+}
+
+/// The percentiles every [`StatsGroup`] reports, as fractions.
+pub const STATS_PERCENTILES: [f64; 3] = [0.5, 0.95, 0.99];
+
+/// Puts groups in the order [`TraceQueries::stats`] promises: time buckets
+/// ascending, others by count descending, then key in byte order with the
+/// `None` key last.
+pub fn order_groups(group_by: StatsGroupBy, groups: &mut [StatsGroup]) {
+    match group_by {
+        StatsGroupBy::Hour | StatsGroupBy::Day => groups.sort_by(|a, b| a.key.cmp(&b.key)),
+        StatsGroupBy::None | StatsGroupBy::Model | StatsGroupBy::SpanType | StatsGroupBy::Project => {
+            groups.sort_by(|a, b| {
+                b.count.cmp(&a.count).then_with(|| match (&a.key, &b.key) {
+                    (Some(a), Some(b)) => a.as_bytes().cmp(b.as_bytes()),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                })
+            })
+        }
+    }
+}
+
+/// Puts projects in the order [`TraceQueries::list_projects`] promises:
+/// latest activity first (projects without any last), then name in byte
+/// order.
+pub fn order_projects(projects: &mut [ProjectSummary]) {
+    projects.sort_by(|a, b| match (a.last_activity, b.last_activity) {
+        (Some(a_time), Some(b_time)) => {
+            b_time.cmp(&a_time).then_with(|| a.project.as_bytes().cmp(b.project.as_bytes()))
+        }
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.project.as_bytes().cmp(b.project.as_bytes()),
+    });
+}
+
+/// Refuses statistics that cannot be computed: model and span-type groups
+/// are groups of spans.
+pub fn check_stats_query(query: &StatsQuery) -> Result<(), StoreError> {
+    if query.level == StatsLevel::Trace && matches!(query.group_by, StatsGroupBy::Model | StatsGroupBy::SpanType) {
+        return Err(StoreError::InvalidQuery(
+            "group_by: model and span_type group spans; ask for level=span, or group traces by project, hour or day"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// What one `metadata.KEY=VALUE` filter matches (see [`TraceFilter::metadata`]),
+/// ready for a backend to bind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetadataMatch {
+    pub key: String,
+    /// The string value it matches.
+    pub text: String,
+    /// The number it matches, when VALUE reads as a JSON number.
+    pub number: Option<serde_json::Number>,
+    /// The boolean it matches, when VALUE is `true` or `false`.
+    pub boolean: Option<bool>,
+}
+
+impl MetadataMatch {
+    pub fn new(key: &str, value: &str) -> Self {
+        let number = match serde_json::from_str::<serde_json::Value>(value.trim()) {
+            Ok(serde_json::Value::Number(number)) => Some(number),
+            _ => None,
+        };
+        let boolean = match value {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        };
+        MetadataMatch { key: key.to_owned(), text: value.to_owned(), number, boolean }
+    }
 }
 
 /// The linear-interpolation percentile both backends use: `p` in `[0, 1]`,
@@ -275,20 +416,27 @@ pub trait TraceQueries: Send + Sync + 'static {
     /// One session with its turns, or `None` when no trace has that session id.
     async fn session(&self, session_id: &str) -> Result<Option<SessionDetail>, StoreError>;
 
-    /// Every project, most recently active first.
+    /// Every project, most recently active first, then by name (byte
+    /// order); see [`order_projects`].
     async fn list_projects(&self) -> Result<Vec<ProjectSummary>, StoreError>;
 
-    /// Aggregates over spans or traces. Groups are ordered by key (time
-    /// buckets ascending; others by count descending, then key).
+    /// Aggregates over spans or traces. Groups with no row are not
+    /// returned (an empty result when nothing matched). Time buckets come in
+    /// ascending order; other groups by count descending, then key in byte
+    /// order, the `None` key last (see [`order_groups`]).
     async fn stats(&self, query: &StatsQuery) -> Result<Vec<StatsGroup>, StoreError>;
 
-    /// Deletes a trace with its spans, attachments and feedback (feedback
-    /// naming the trace, or one of its spans). `false` when it was unknown.
+    /// Deletes a trace with its spans, attachments and feedback, in one
+    /// transaction. Feedback goes when it names the trace, or names only a
+    /// span id of the trace that no other stored trace holds (span ids are
+    /// unique only within a trace, and such feedback shows with every trace
+    /// holding the id). `false` when the trace was unknown.
     async fn delete_trace(&self, trace_id: &TraceId) -> Result<bool, StoreError>;
 
     /// Deletes up to `limit` traces that started before `cutoff` (traces
-    /// without a start time: stored before it), like [`Self::delete_trace`];
-    /// returns how many were deleted. Retention calls this in a loop with a
+    /// without a start time: stored before it), oldest first, like
+    /// [`Self::delete_trace`]; returns how many were deleted (fewer than
+    /// `limit` once none is left). Retention calls this in a loop with a
     /// small limit so that each transaction stays short.
     async fn delete_traces_before(&self, cutoff: Timestamp, limit: usize) -> Result<u64, StoreError>;
 }

@@ -132,7 +132,8 @@ fn export_failure(encoding: Encoding, error: ExportError) -> Response {
             StoreError::Rejected(message) => {
                 failure(encoding, StatusCode::BAD_REQUEST, format!("the store rejected the data: {message}"), None)
             }
-            StoreError::Internal(cause) => {
+            // Writes ask no query; should one fail this way, it is a bug.
+            StoreError::InvalidQuery(cause) | StoreError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 failure(encoding, StatusCode::INTERNAL_SERVER_ERROR, "internal error".into(), None)
             }

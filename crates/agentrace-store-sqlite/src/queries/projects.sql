@@ -1,0 +1,3 @@
+SELECT project, count(*), max(coalesce(start_time, created_at))
+FROM agent.traces
+GROUP BY project
