@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use agentrace_core::time::Timestamp;
 use agentrace_core::{StoredSpan, StoredTrace, TraceId};
-use agentrace_store::query::keyset::{self, Listing, Position, SortValue};
+use agentrace_store::query::keyset::{self, Listing, Position, Segment, SortValue};
 use agentrace_store::query::{
     check_stats_query, order_groups, order_projects, MetadataMatch, Page, PageRequest, ProjectSummary, SessionDetail,
     SessionFilter, SessionSummary, SpanFilter, StatsGroup, StatsGroupBy, StatsLevel, StatsQuery, TraceFilter,
@@ -261,6 +261,26 @@ fn traces_from_rows(rows: &[Row]) -> Result<Vec<StoredTrace>, StoreError> {
     rows.iter().map(|row| trace_from_row(row).map(|(trace, _)| trace)).collect()
 }
 
+/// The query reading one segment of a trace listing, `wanted` rows at most.
+fn trace_segment_sql(filter: &TraceFilter, sort: TraceSort, segment: &Segment, payloads: bool, wanted: usize) -> Sql {
+    let value = match sort {
+        TraceSort::StartTimeDesc | TraceSort::StartTimeAsc => "t.start_time",
+        TraceSort::DurationDesc | TraceSort::DurationAsc => "t.duration_ms",
+    };
+    let mut sql = Sql::default();
+    let mut conditions = trace_conditions(&mut sql, filter);
+    let ascending = Listing::Traces(sort).ascending();
+    let (condition, order) = keyset::segment_sql(&mut sql, segment, value, &["t.trace_id COLLATE \"C\""], ascending);
+    conditions.push(condition);
+    sql.text = format!(
+        "SELECT {} FROM agent.traces t {} ORDER BY {order} LIMIT {}",
+        columns(&TRACE_COLUMNS, "t", payloads),
+        where_clause(&conditions),
+        sql.bind(wanted as i64)
+    );
+    sql
+}
+
 async fn list_traces(
     client: &impl GenericClient,
     filter: &TraceFilter,
@@ -270,24 +290,9 @@ async fn list_traces(
 ) -> Result<Page<TraceSummary>, StoreError> {
     let limit = keyset::page_limit(page)?;
     let listing = Listing::Traces(sort);
-    let value = match sort {
-        TraceSort::StartTimeDesc | TraceSort::StartTimeAsc => "t.start_time",
-        TraceSort::DurationDesc | TraceSort::DurationAsc => "t.duration_ms",
-    };
     let mut rows = Vec::new();
     for segment in keyset::segments(keyset::start_position(listing, page)?) {
-        let mut sql = Sql::default();
-        let mut conditions = trace_conditions(&mut sql, filter);
-        let (condition, order) =
-            keyset::segment_sql(&mut sql, &segment, value, &["t.trace_id COLLATE \"C\""], listing.ascending());
-        conditions.push(condition);
-        let wanted = (limit + 1 - rows.len()) as i64;
-        sql.text = format!(
-            "SELECT {} FROM agent.traces t {} ORDER BY {order} LIMIT {}",
-            columns(&TRACE_COLUMNS, "t", payloads),
-            where_clause(&conditions),
-            sql.bind(wanted)
-        );
+        let sql = trace_segment_sql(filter, sort, &segment, payloads, limit + 1 - rows.len());
         rows.extend(traces_from_rows(&sql.query(client).await?)?);
         if rows.len() > limit {
             break;
@@ -691,3 +696,6 @@ impl TraceQueries for PostgresStore {
         self.delete_where(None, Some((cutoff, i64::try_from(limit).unwrap_or(i64::MAX)))).await
     }
 }
+
+#[cfg(test)]
+mod plans;
