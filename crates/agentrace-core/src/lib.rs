@@ -7,6 +7,7 @@ pub mod feedback;
 pub mod ids;
 pub mod merge;
 pub mod model;
+pub mod pricing;
 pub mod text;
 pub mod time;
 pub mod tree;

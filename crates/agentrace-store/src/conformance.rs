@@ -64,6 +64,7 @@ macro_rules! conformance_tests {
             trace_statistics,
             deleting_a_trace_takes_everything_of_it_and_nothing_else,
             deleting_old_traces_goes_in_batches_oldest_first,
+            model_calls_are_priced_at_ingest,
         );
     };
     (@tests $make_store:path; $($check:ident),* $(,)?) => {

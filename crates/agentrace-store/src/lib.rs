@@ -9,6 +9,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
 use agentrace_core::merge::{fold_trace, merge_span, merge_trace};
+use agentrace_core::pricing;
 use agentrace_core::{
     Attachment, AttachmentInfo, Feedback, SpanId, SpanPiece, StoredSpan, StoredTrace, TraceId, TracePiece,
 };
@@ -258,12 +259,22 @@ impl FoldedBatch {
     /// stored state of those keys that exist), taking them out of the batch:
     /// a batch holds thousands of spans, and a copy of each would double the
     /// writer's memory and time for no use.
+    ///
+    /// Each merged span's cost is then settled with the process's price
+    /// table ([`agentrace_core::pricing::settle_cost`]): model calls the
+    /// client sent no cost for are priced from their latest tokens.
     pub fn take_merged_spans(&mut self, mut existing: HashMap<(TraceId, SpanId), SpanPiece>) -> Vec<SpanPiece> {
+        let prices = pricing::installed();
         let mut merged: Vec<SpanPiece> = std::mem::take(&mut self.spans)
             .into_iter()
-            .map(|(key, incoming)| match existing.remove(&key) {
-                Some(stored) => merge_span(stored, incoming),
-                None => incoming,
+            .map(|(key, incoming)| {
+                let sent_cost = incoming.cost_usd;
+                let mut span = match existing.remove(&key) {
+                    Some(stored) => merge_span(stored, incoming),
+                    None => incoming,
+                };
+                pricing::settle_cost(&mut span, sent_cost, prices);
+                span
             })
             .collect();
         merged.sort_by(|a, b| (&a.trace_id, &a.span_id).cmp(&(&b.trace_id, &b.span_id)));

@@ -1084,3 +1084,86 @@ pub async fn deleting_old_traces_goes_in_batches_oldest_first(store: Arc<dyn Tra
     );
     assert!(store.span(&trace_id("t-2021"), &span_id("root")).await.unwrap().is_none(), "spans went with them");
 }
+
+/// With the embedded price table (conformance tests install none): gpt-4o
+/// is $2.50 in, $1.25 cached, $10 out per million tokens;
+/// text-embedding-3-small $0.02 in.
+pub async fn model_calls_are_priced_at_ingest(store: Arc<dyn TraceStore>) {
+    let usage = |prompt, completion, cache_read| TokenUsage { prompt, completion, cache_read, ..TokenUsage::default() };
+    let call = |id: &str, model: &str, tokens: TokenUsage, cost: Option<f64>| {
+        let mut piece = model_call(
+            timed_span("t-priced", id, Some("root"), SpanType::ModelCall, "10:00:01", Some("10:00:02")),
+            model,
+            "openai",
+            None,
+            cost,
+        );
+        piece.tokens = Some(tokens);
+        piece
+    };
+    let mut started = call("llm", "gpt-4o-2024-08-06", usage(Some(1_000), None, Some(200)), None);
+    started.end_time = None;
+    started.status = Some(Status::Running);
+    let mut embedding = call("embed", "text-embedding-3-small", usage(Some(1_000), None, None), None);
+    embedding.span_type = Some(SpanType::Embedding);
+    let mut agent = call("root", "gpt-4o", usage(Some(5_000), Some(800), None), None);
+    agent.parent_span_id = None;
+    agent.span_type = Some(SpanType::Agent);
+    store
+        .write(WriteBatch {
+            spans: vec![
+                started,
+                embedding,
+                agent,
+                call("house", "house-model-7", usage(Some(10), Some(10), None), None),
+                call("sent", "gpt-4o", usage(Some(10), Some(10), None), Some(0.5)),
+            ],
+            ..WriteBatch::default()
+        })
+        .await
+        .unwrap();
+    let cost = |id: &'static str| {
+        let store = Arc::clone(&store);
+        async move { super::stored_span(&*store, "t-priced", id).await.cost_usd }
+    };
+    // 800 uncached × 2.50 + 200 cached × 1.25, per million.
+    assert_eq!(cost("llm").await, Some(0.00225), "priced from the tokens known so far");
+    assert_eq!(cost("embed").await, Some(0.00002));
+    assert_eq!(cost("root").await, None, "agent spans are never priced");
+    assert_eq!(cost("house").await, None, "a model missing from the table stays unpriced");
+    assert_eq!(cost("sent").await, Some(0.5), "a sent cost is kept");
+
+    // The final tokens arrive: the cost follows them.
+    let ended = call("llm", "gpt-4o-2024-08-06", usage(Some(1_000), Some(500), Some(200)), None);
+    store.write(WriteBatch { spans: vec![ended.clone()], ..WriteBatch::default() }).await.unwrap();
+    assert_eq!(cost("llm").await, Some(0.00725));
+    // In the other order, the same result.
+    let mut first = ended.clone();
+    first.trace_id = trace_id("t-priced-reversed");
+    let mut then = call("llm", "gpt-4o-2024-08-06", usage(Some(1_000), None, Some(200)), None);
+    then.trace_id = trace_id("t-priced-reversed");
+    then.end_time = None;
+    then.status = Some(Status::Running);
+    store.write(WriteBatch { spans: vec![first], ..WriteBatch::default() }).await.unwrap();
+    store.write(WriteBatch { spans: vec![then], ..WriteBatch::default() }).await.unwrap();
+    let reversed = super::stored_span(&*store, "t-priced-reversed", "llm").await;
+    assert_eq!(reversed.cost_usd, Some(0.00725));
+
+    let stats = store.trace_stats(&trace_id("t-priced")).await.unwrap().unwrap();
+    assert!((stats.cost_usd.unwrap() - (0.00725 + 0.00002 + 0.5)).abs() < 1e-12, "{:?}", stats.cost_usd);
+    let groups =
+        store.stats(&StatsQuery { model: Some("house-model-7".into()), ..StatsQuery::default() }).await.unwrap();
+    assert_eq!((groups[0].unpriced_count, groups[0].cost_usd), (1, None));
+    let groups =
+        store.stats(&StatsQuery { span_type: Some(SpanType::ModelCall), ..StatsQuery::default() }).await.unwrap();
+    assert_eq!(groups[0].unpriced_count, 1, "only the unknown model: the others have a cost");
+
+    // The client's own figure, arriving late, replaces the computed one for good.
+    let billed = call("llm", "gpt-4o-2024-08-06", usage(Some(1_000), Some(500), Some(200)), Some(0.01));
+    store.write(WriteBatch { spans: vec![billed], ..WriteBatch::default() }).await.unwrap();
+    assert_eq!(cost("llm").await, Some(0.01));
+    store.write(WriteBatch { spans: vec![ended], ..WriteBatch::default() }).await.unwrap();
+    assert_eq!(cost("llm").await, Some(0.01));
+    let stored = super::stored_span(&*store, "t-priced", "llm").await;
+    assert_eq!(stored.metadata.get(agentrace_core::pricing::COMPUTED_COST_KEY), None);
+}
