@@ -26,7 +26,7 @@ use async_trait::async_trait;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, Row};
 
-use crate::store::{span_from_row, store_error, trace_from_row, WRITER_LOCK_KEY};
+use crate::store::{span_from_row, store_error, trace_from_row};
 use crate::PostgresStore;
 
 type Param = Box<dyn ToSql + Sync + Send>;
@@ -610,10 +610,9 @@ impl PostgresStore {
     /// Deletes the traces `choose` picks inside the transaction, with
     /// everything of theirs; how many traces were deleted.
     ///
-    /// The transaction takes the writer's advisory lock: a batch being
-    /// merged reads a trace's stored state first and writes it back later,
-    /// and a trace deleted in between would make its spans violate their
-    /// foreign key and fail the whole batch.
+    /// Deleting a trace's row locks it, so a write merging into that trace
+    /// (which locks the row before reading its stored state) either
+    /// finishes first or starts over once the trace is gone.
     async fn delete_where(
         &self,
         trace_ids: Option<Vec<String>>,
@@ -621,7 +620,6 @@ impl PostgresStore {
     ) -> Result<u64, StoreError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(store_error)?;
-        transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK_KEY]).await.map_err(store_error)?;
         let ids: Vec<String> = match (trace_ids, before) {
             (Some(ids), _) => ids,
             (None, Some((cutoff, limit))) => transaction

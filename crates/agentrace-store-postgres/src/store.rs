@@ -2,20 +2,32 @@
 //!
 //! Each batch is one transaction made of a fixed number of set-based
 //! statements (arrays bound through `unnest`), whatever the batch size: the
-//! cost of a commit is paid once for thousands of spans. Merging needs the
-//! stored state, so each write reads it first; a transaction-scoped advisory
-//! lock serialises writers, including those of other agentrace processes
-//! sharing the database, so no merge is computed from a stale read.
+//! cost of a commit is paid once for thousands of spans.
 //!
-//! Writes have a connection of their own. The ingest pipeline has one
-//! writer, so a second write connection would only wait on the lock; and a
-//! connection keeps the buffers of the largest message it ever sent (a batch
-//! of thousands of spans is megabytes), so batches spread over the read pool
-//! would hold that memory once per pooled connection. The write statements
-//! are prepared once on that connection and sent in pipelined groups: a
-//! batch costs four round trips (BEGIN and the reads, the span writes, the
-//! trace rows, COMMIT) whatever it holds, which is what lets small batches
-//! (one span per request) commit often.
+//! Merging needs the stored state, so each write reads it first, and no two
+//! writes may merge into the same stored state. A write locks the rows of
+//! the traces it touches before reading anything: it inserts the missing
+//! ones (`ON CONFLICT DO NOTHING`, which waits for a concurrent insert of
+//! the same trace to commit), then locks them all `FOR NO KEY UPDATE` in
+//! trace-id order. Every span and attachment belongs to one trace, so two
+//! writes touching a trace serialise on its row, including writes from other
+//! agentrace processes sharing the database, while writes of disjoint traces
+//! proceed side by side. Locking in one order keeps writers from deadlocking
+//! each other; a deadlock or serialization failure that still happens (a
+//! foreign session holding rows in another order) is retried from the start,
+//! and so is a write one of whose traces was deleted between its insert and
+//! its lock.
+//!
+//! Writes have connections of their own, [`WRITE_CONNECTIONS`] of them, so
+//! that one batch is written while the previous one commits; more would
+//! mostly add contention on two cores. A connection keeps the buffers of the
+//! largest message it ever sent (a batch of thousands of spans is megabytes),
+//! so batches spread over the read pool would hold that memory once per
+//! pooled connection. The write statements are prepared once per connection
+//! and sent in pipelined groups: a batch costs four round trips (BEGIN, the
+//! locks and the reads; the span writes; the trace rows; COMMIT) whatever it
+//! holds, which is what lets small batches (one span per request) commit
+//! often.
 
 use std::collections::HashMap;
 
@@ -33,13 +45,17 @@ use serde_json::{Map, Value};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row, Statement};
 
-/// Key of the advisory lock held by each write transaction ("agentrace" in ASCII, truncated).
-pub(crate) const WRITER_LOCK_KEY: i64 = 0x6167_656e_7472_6163;
+/// Connections reserved for writes, and so the writes run at once.
+pub const WRITE_CONNECTIONS: usize = 2;
+
+/// Attempts of a write that keeps losing to deadlocks or serialization
+/// failures before its error is returned.
+const WRITE_ATTEMPTS: u32 = 5;
 
 pub struct PostgresStore {
     pool: Pool,
-    /// One connection, for `write` only (see the module docs).
-    writer: Pool,
+    /// For `write` only (see the module docs).
+    writers: Pool,
 }
 
 impl PostgresStore {
@@ -52,7 +68,7 @@ impl PostgresStore {
                 Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
             Pool::builder(manager).max_size(size).build().map_err(|error| StoreError::Internal(error.to_string()))
         };
-        let store = PostgresStore { pool: pool_of(max_connections)?, writer: pool_of(1)? };
+        let store = PostgresStore { pool: pool_of(max_connections)?, writers: pool_of(WRITE_CONNECTIONS)? };
         store.ping().await?;
         Ok(store)
     }
@@ -62,7 +78,7 @@ impl PostgresStore {
     }
 
     async fn writer_client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        checked_out(self.writer.get().await)
+        checked_out(self.writers.get().await)
     }
 }
 
@@ -248,10 +264,9 @@ impl TraceColumns {
 /// The write path's statements, prepared once per connection (deadpool
 /// caches them), so a batch never waits for a parse round trip.
 struct WriteStatements {
-    lock: Statement,
     ensure_traces: Statement,
+    lock_traces: Statement,
     select_spans: Statement,
-    select_traces: Statement,
     upsert_spans: Statement,
     span_extents: Statement,
     root_spans: Statement,
@@ -260,12 +275,11 @@ struct WriteStatements {
 
 impl WriteStatements {
     async fn prepare(client: &deadpool_postgres::Object) -> Result<Self, StoreError> {
-        let (lock, ensure_traces, select_spans, select_traces, upsert_spans, span_extents, root_spans, update_traces) =
+        let (ensure_traces, lock_traces, select_spans, upsert_spans, span_extents, root_spans, update_traces) =
             tokio::try_join!(
-                client.prepare_cached("SELECT pg_advisory_xact_lock($1)"),
                 client.prepare_cached(include_str!("queries/ensure_traces.sql")),
+                client.prepare_cached(include_str!("queries/lock_traces.sql")),
                 client.prepare_cached(include_str!("queries/select_spans_by_key.sql")),
-                client.prepare_cached(include_str!("queries/select_traces.sql")),
                 client.prepare_cached(include_str!("queries/upsert_spans.sql")),
                 client.prepare_cached(include_str!("queries/span_extents.sql")),
                 client.prepare_cached(include_str!("queries/root_spans.sql")),
@@ -273,10 +287,9 @@ impl WriteStatements {
             )
             .map_err(store_error)?;
         Ok(WriteStatements {
-            lock,
             ensure_traces,
+            lock_traces,
             select_spans,
-            select_traces,
             upsert_spans,
             span_extents,
             root_spans,
@@ -285,19 +298,21 @@ impl WriteStatements {
     }
 }
 
-/// The writer connection while its transaction is open. Finished with
+/// A writer connection while its transaction is open. Finished with
 /// COMMIT or ROLLBACK, it goes back to the pool; abandoned half-way (the
 /// write's future dropped), it is closed instead, so no connection ever
-/// returns to the pool inside a transaction that holds the writer lock.
+/// returns to the pool inside a transaction that holds trace locks.
 struct OpenTransaction {
     client: Option<deadpool_postgres::Object>,
 }
 
 impl OpenTransaction {
+    fn client(&self) -> Result<&deadpool_postgres::Object, StoreError> {
+        self.client.as_ref().ok_or_else(|| StoreError::Internal("the write transaction was already finished".into()))
+    }
+
     async fn finish(mut self, written: Result<(), StoreError>) -> Result<(), StoreError> {
-        let Some(client) = self.client.as_ref() else {
-            return Err(StoreError::Internal("the write transaction was already finished".into()));
-        };
+        let client = self.client()?;
         let ended = match &written {
             Ok(()) => client.batch_execute("COMMIT").await,
             Err(_) => client.batch_execute("ROLLBACK").await,
@@ -317,38 +332,71 @@ impl Drop for OpenTransaction {
     }
 }
 
+/// Whether a write lost a race it may win when tried again: PostgreSQL
+/// chose it as a deadlock's victim, or found it could not be serialised.
+fn lost_a_race(error: &tokio_postgres::Error) -> bool {
+    error
+        .code()
+        .is_some_and(|code| *code == SqlState::T_R_DEADLOCK_DETECTED || *code == SqlState::T_R_SERIALIZATION_FAILURE)
+}
+
+/// The stored rows a batch merges into, as read under its traces' locks.
+struct StoredRows {
+    traces: Vec<Row>,
+    spans: Vec<Row>,
+}
+
 // Each group below is pipelined: its statements are sent together and run
 // in the order written (`biased` polls, and so sends, them in that order),
 // and the next group starts once the whole group has answered. BEGIN goes
 // with the first group: on a busy machine a round trip alone can cost more
 // than a millisecond, as much as writing dozens of spans.
-async fn write_batch(client: &deadpool_postgres::Object, mut folded: FoldedBatch) -> Result<(), StoreError> {
-    let statements = WriteStatements::prepare(client).await?;
 
-    // Owned, so that the batch's spans can be taken out while these are bound.
-    let touched: Vec<String> = folded.touched_traces.iter().map(|trace_id| trace_id.as_str().to_owned()).collect();
+/// Opens the transaction, creates the touched traces' missing rows, locks
+/// them all in trace-id order and reads what the batch merges into. Nothing
+/// of the batch is written yet, so losing a race here costs a retry only.
+async fn lock_and_read(
+    client: &deadpool_postgres::Object,
+    statements: &WriteStatements,
+    folded: &FoldedBatch,
+) -> Result<StoredRows, tokio_postgres::Error> {
+    let touched: Vec<&str> = folded.touched_traces.iter().map(TraceId::as_str).collect();
     let (wanted_traces, wanted_spans): (Vec<&str>, Vec<&str>) =
         folded.spans.keys().map(|(trace_id, span_id)| (trace_id.as_str(), span_id.as_str())).unzip();
-    let (_, _, _, stored_spans, stored_traces) = tokio::try_join!(
+    // The span read comes after the lock: each statement sees what was
+    // committed when it started, and a concurrent write of these traces has
+    // committed once the lock is granted.
+    let (_, _, traces, spans) = tokio::try_join!(
         biased;
         client.batch_execute("BEGIN"),
-        async { client.execute(&statements.lock, &[&WRITER_LOCK_KEY]).await },
         async { client.execute(&statements.ensure_traces, &[&touched]).await },
+        async { client.query(&statements.lock_traces, &[&touched]).await },
         async { client.query(&statements.select_spans, &[&wanted_traces, &wanted_spans]).await },
-        async { client.query(&statements.select_traces, &[&touched]).await },
-    )
-    .map_err(store_error)?;
-    let mut existing_spans = HashMap::new();
-    for row in stored_spans {
+    )?;
+    Ok(StoredRows { traces, spans })
+}
+
+/// Merges the batch into the stored rows and writes the result, inside the
+/// transaction [`lock_and_read`] opened.
+async fn write_locked(
+    client: &deadpool_postgres::Object,
+    statements: &WriteStatements,
+    mut folded: FoldedBatch,
+    stored: StoredRows,
+) -> Result<(), StoreError> {
+    let mut existing_spans = HashMap::with_capacity(stored.spans.len());
+    for row in stored.spans {
         let stored = span_from_row(&row)?.span;
         existing_spans.insert((stored.trace_id.clone(), stored.span_id.clone()), stored);
     }
-    let mut existing_traces = HashMap::new();
-    for row in stored_traces {
+    let mut existing_traces = HashMap::with_capacity(stored.traces.len());
+    for row in stored.traces {
         let (trace, sent_fields) = trace_from_row(&row)?;
         existing_traces.insert(trace.trace_id.clone(), TraceRow::explicit_piece(trace, sent_fields));
     }
 
+    // Owned, so that the batch's spans can be taken out while these are bound.
+    let touched: Vec<String> = folded.touched_traces.iter().map(|trace_id| trace_id.as_str().to_owned()).collect();
     let mut spans = SpanColumns::default();
     for span in folded.take_merged_spans(existing_spans) {
         spans.push(span);
@@ -520,12 +568,35 @@ impl TraceStore for PostgresStore {
             return Ok(());
         }
         let folded = FoldedBatch::fold(batch);
-        let transaction = OpenTransaction { client: Some(self.writer_client().await?) };
-        let Some(client) = transaction.client.as_ref() else {
-            return Err(StoreError::Internal("no writer connection".into()));
-        };
-        let written = write_batch(client, folded).await;
-        transaction.finish(written).await
+        let mut attempt = 1;
+        loop {
+            let transaction = OpenTransaction { client: Some(self.writer_client().await?) };
+            let client = transaction.client()?;
+            let statements = WriteStatements::prepare(client).await?;
+            let lost = match lock_and_read(client, &statements, &folded).await {
+                Ok(stored) if stored.traces.len() == folded.touched_traces.len() => {
+                    let written = write_locked(client, &statements, folded, stored).await;
+                    return transaction.finish(written).await;
+                }
+                // A trace row that was there when the write ensured it was
+                // deleted before the write could lock it.
+                Ok(_) => StoreError::Busy("a trace was deleted while the batch was being written".into()),
+                Err(error) if lost_a_race(&error) => store_error(error),
+                Err(error) => return transaction.finish(Err(store_error(error))).await,
+            };
+            if attempt >= WRITE_ATTEMPTS {
+                return transaction.finish(Err(lost)).await;
+            }
+            tracing::debug!(error = %lost, attempt, "write lost a race for its traces; trying again");
+            // Rolling back releases this write's locks for the winner.
+            let _ = transaction.finish(Err(lost)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(10 * u64::from(attempt))).await;
+            attempt += 1;
+        }
+    }
+
+    fn max_concurrent_writes(&self) -> usize {
+        WRITE_CONNECTIONS
     }
 
     async fn trace(&self, trace_id: &TraceId) -> Result<Option<TraceDetail>, StoreError> {

@@ -149,7 +149,19 @@ pub trait TraceStore: query::TraceQueries + Send + Sync + 'static {
     fn backend_name(&self) -> &'static str;
 
     /// Writes a batch in one transaction (see the contract above).
+    ///
+    /// Concurrent calls are allowed and must keep every rule above: two
+    /// writes touching the same span or trace never both merge into the
+    /// same stored state.
     async fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
+
+    /// How many `write` calls the store can usefully run at the same time.
+    /// The ingest pipeline keeps at most this many batches in flight, so a
+    /// store whose writes serialise anyway (one writer connection) says 1
+    /// and is never handed a second batch to queue behind the first.
+    fn max_concurrent_writes(&self) -> usize {
+        1
+    }
 
     /// A trace with its spans, or `None` when the trace is unknown.
     async fn trace(&self, trace_id: &TraceId) -> Result<Option<TraceDetail>, StoreError>;
