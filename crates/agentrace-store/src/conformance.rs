@@ -40,6 +40,7 @@ macro_rules! conformance_tests {
             thousand_level_deep_trace,
             unknown_ids_read_as_none,
             concurrent_writers_lose_nothing,
+            concurrent_writes_of_one_span_both_merge,
             attachments_keep_their_bytes_and_replace_by_name,
             feedback_belongs_to_its_trace_or_its_span,
             span_trace_id_finds_a_span_by_id_alone,
@@ -374,6 +375,67 @@ pub async fn concurrent_writers_lose_nothing(store: Arc<dyn TraceStore>) {
         writer.unwrap();
     }
     assert_eq!(store.count_spans().await.unwrap(), 8 * 10 * 50);
+}
+
+/// Two writes at once, one with the started pieces and one with the ended
+/// pieces of the same spans, and each with a field of the same traces: a
+/// store that let both read the old state would keep only one of them. The
+/// batches list the traces in opposite orders (the pattern that deadlocks
+/// writers locking in arrival order). In odd rounds only half the traces
+/// exist beforehand, the racing writes creating the others.
+pub async fn concurrent_writes_of_one_span_both_merge(store: Arc<dyn TraceStore>) {
+    const ROUNDS: usize = 24;
+    const TRACES: usize = 16;
+    let ids = |round: usize| (0..TRACES).map(move |index| format!("t-race-{round}-{index:02}"));
+    for round in 0..ROUNDS {
+        let existing = ids(round)
+            .step_by(if round % 2 == 0 { 1 } else { 2 })
+            .map(|trace| span(&trace, "other", Some("root"), SpanType::ToolCall, 2, 3));
+        store.write(spans_only(existing.collect())).await.unwrap();
+
+        let mut started = WriteBatch::default();
+        let mut ended = WriteBatch::default();
+        for trace in ids(round) {
+            let mut start = started_piece();
+            start.trace_id = trace_id(&trace);
+            started.spans.push(start);
+            let mut session = TracePiece::new(trace_id(&trace));
+            session.session_id = Some(format!("session-{trace}"));
+            started.traces.push(session);
+            let mut end = ended_piece();
+            end.trace_id = trace_id(&trace);
+            ended.spans.insert(0, end);
+            let mut user = TracePiece::new(trace_id(&trace));
+            user.user_id = Some(format!("user-{trace}"));
+            ended.traces.insert(0, user);
+        }
+        let (first, second) = (Arc::clone(&store), Arc::clone(&store));
+        let (started_written, ended_written) = tokio::join!(
+            tokio::spawn(async move { first.write(started).await }),
+            tokio::spawn(async move { second.write(ended).await }),
+        );
+        started_written.unwrap().unwrap();
+        ended_written.unwrap().unwrap();
+
+        for trace in ids(round) {
+            let detail = store.trace(&trace_id(&trace)).await.unwrap().unwrap();
+            let root = detail.spans.iter().find(|stored| stored.span.span_id.as_str() == "root").unwrap();
+            assert_eq!(root.span.input, Some(json!({"question": "weather in Paris?"})), "{trace}: started piece lost");
+            assert_eq!(root.span.output, Some(json!({"answer": "sunny"})), "{trace}: ended piece lost");
+            assert_eq!(root.span.status, Some(Status::Success), "{trace}");
+            assert_eq!((root.span.start_time, root.span.end_time), (Some(at(1)), Some(at(5))), "{trace}");
+            assert_eq!(
+                Value::Object(root.span.metadata.clone()),
+                json!({"langgraph_node": "ReasonNode", "attempt": 2, "finish_reason": "stop"}),
+                "{trace}"
+            );
+            assert_eq!(detail.trace.session_id, format!("session-{trace}"), "{trace}: trace piece lost");
+            assert_eq!(detail.trace.user_id, Some(format!("user-{trace}")), "{trace}: trace piece lost");
+            assert_eq!(detail.trace.status, Status::Success, "{trace}: derived from the merged root");
+            let existed = round % 2 == 0 || trace.ends_with(['0', '2', '4', '6', '8']);
+            assert_eq!(detail.spans.len(), if existed { 2 } else { 1 }, "{trace}");
+        }
+    }
 }
 
 fn attachment(trace: &str, span: &str, name: &str, content_type: &str, content: &[u8]) -> Attachment {

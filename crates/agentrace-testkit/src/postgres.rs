@@ -84,6 +84,33 @@ impl TestDatabase {
     pub async fn connect(&self) -> Result<Client> {
         connect(&self.url).await
     }
+
+    /// Returns once at least `count` sessions of this database are waiting
+    /// for a lock (a row or table another session holds), so that a test
+    /// knows its writes are blocked inside their transactions rather than
+    /// not started yet. Fails after 30 seconds.
+    pub async fn wait_for_lock_waiters(&self, count: usize) -> Result<()> {
+        let client = self.connect().await?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let row = client
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND wait_event_type = 'Lock'",
+                    &[],
+                )
+                .await?;
+            let waiting = row.get::<_, i64>(0) as usize;
+            if waiting >= count {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "{waiting} sessions waiting for locks after 30 s, expected {count}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
 }
 
 impl Drop for TestDatabase {

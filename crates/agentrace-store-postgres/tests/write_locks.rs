@@ -1,0 +1,127 @@
+//! How PostgreSQL writes share the database: a write waits only for writes
+//! of the traces it touches, and a write PostgreSQL picks as a deadlock's
+//! victim is tried again instead of failing its batch. Another session of
+//! the same database stands in for a concurrent writer, holding trace rows
+//! locked for as long as the test needs.
+
+use std::time::Duration;
+
+use agentrace_core::time::parse_rfc3339;
+use agentrace_core::{SpanId, SpanPiece, SpanType, Status, TraceId};
+use agentrace_store::{TraceStore, WriteBatch};
+use agentrace_store_postgres::PostgresStore;
+use agentrace_testkit::postgres::{fresh_database, TestDatabase};
+use serde_json::json;
+
+/// Fails a test that would otherwise hang on a lock that is never granted.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+async fn migrated_store() -> (TestDatabase, PostgresStore) {
+    let database = fresh_database().await.expect("a fresh PostgreSQL database");
+    agentrace_store_postgres::migrations::apply_url(database.url()).await.expect("migrate");
+    let store = PostgresStore::connect(database.url(), 4).await.expect("connect");
+    (database, store)
+}
+
+fn started(trace: &str) -> SpanPiece {
+    let mut piece = SpanPiece::new(TraceId::parse(trace).unwrap(), SpanId::parse("root").unwrap());
+    piece.span_type = Some(SpanType::Agent);
+    piece.name = Some("planner".into());
+    piece.start_time = Some(parse_rfc3339("2026-03-01T10:00:00Z").unwrap());
+    piece.input = Some(json!({"question": "flights to Lisbon?"}));
+    piece
+}
+
+fn ended(trace: &str) -> SpanPiece {
+    let mut piece = SpanPiece::new(TraceId::parse(trace).unwrap(), SpanId::parse("root").unwrap());
+    piece.end_time = Some(parse_rfc3339("2026-03-01T10:00:02Z").unwrap());
+    piece.status = Some(Status::Success);
+    piece.output = Some(json!({"answer": "three found"}));
+    piece
+}
+
+fn spans(pieces: Vec<SpanPiece>) -> WriteBatch {
+    WriteBatch { spans: pieces, ..WriteBatch::default() }
+}
+
+async fn assert_merged(store: &PostgresStore, trace: &str) {
+    let stored = store
+        .span(&TraceId::parse(trace).unwrap(), &SpanId::parse("root").unwrap())
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{trace}: root span stored"))
+        .span;
+    assert_eq!(stored.input, Some(json!({"question": "flights to Lisbon?"})), "{trace}: started piece kept");
+    assert_eq!(stored.output, Some(json!({"answer": "three found"})), "{trace}: ended piece kept");
+    assert_eq!(stored.status, Some(Status::Success), "{trace}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_waits_only_for_the_traces_it_touches() {
+    let (database, store) = migrated_store().await;
+    let store = std::sync::Arc::new(store);
+    store.write(spans(vec![started("t-held"), started("t-free")])).await.unwrap();
+
+    let holder = database.connect().await.unwrap();
+    holder.batch_execute("BEGIN; SELECT 1 FROM agent.traces WHERE trace_id = 't-held' FOR UPDATE").await.unwrap();
+    let blocked = {
+        let store = std::sync::Arc::clone(&store);
+        tokio::spawn(async move { store.write(spans(vec![ended("t-held")])).await })
+    };
+    database.wait_for_lock_waiters(1).await.unwrap();
+
+    tokio::time::timeout(PATIENCE, store.write(spans(vec![ended("t-free")])))
+        .await
+        .expect("a write of another trace does not wait for the held one")
+        .unwrap();
+    assert_merged(&store, "t-free").await;
+    assert!(!blocked.is_finished(), "the write of the held trace waits for its lock");
+    let unmerged = store.span(&TraceId::parse("t-held").unwrap(), &SpanId::parse("root").unwrap()).await.unwrap();
+    assert_eq!(unmerged.unwrap().span.output, None, "nothing of the waiting write is visible");
+
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    tokio::time::timeout(PATIENCE, blocked).await.expect("the lock is granted once released").unwrap().unwrap();
+    assert_merged(&store, "t-held").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadlock_victim_is_written_on_a_later_attempt() {
+    let (database, store) = migrated_store().await;
+    let store = std::sync::Arc::new(store);
+    store.write(spans(vec![started("t-a"), started("t-b")])).await.unwrap();
+
+    // The other session locks t-b, the write locks t-a and waits for t-b,
+    // then the other session asks for t-a: a deadlock. The write's session
+    // runs the deadlock check first (the server's one-second timeout; the
+    // other session's is a minute), so the write is the victim.
+    let holder = database.connect().await.unwrap();
+    holder
+        .batch_execute(
+            "SET deadlock_timeout = '60s'; BEGIN; SELECT 1 FROM agent.traces WHERE trace_id = 't-b' FOR UPDATE",
+        )
+        .await
+        .unwrap();
+    let write = {
+        let store = std::sync::Arc::clone(&store);
+        tokio::spawn(async move { store.write(spans(vec![ended("t-b"), ended("t-a")])).await })
+    };
+    database.wait_for_lock_waiters(1).await.unwrap();
+    tokio::time::timeout(
+        PATIENCE,
+        holder.batch_execute("SELECT 1 FROM agent.traces WHERE trace_id = 't-a' FOR UPDATE"),
+    )
+    .await
+    .expect("the write, chosen as the victim, rolls back and frees t-a")
+    .unwrap();
+    holder.batch_execute("COMMIT").await.unwrap();
+
+    tokio::time::timeout(PATIENCE, write).await.expect("the write is tried again").unwrap().unwrap();
+    assert_merged(&store, "t-a").await;
+    assert_merged(&store, "t-b").await;
+    let deadlocks: i64 = holder
+        .query_one("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(deadlocks >= 1, "PostgreSQL saw the deadlock");
+}
