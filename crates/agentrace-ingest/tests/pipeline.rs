@@ -1,0 +1,172 @@
+//! The pipeline with two batches in flight, on PostgreSQL (the store that
+//! writes two at once): each request is acknowledged only once its own batch
+//! committed, a request whose data the store refuses fails alone, and
+//! shutting down waits for both writes and the queue behind them.
+//!
+//! Another session of the test database holds trace rows locked, so a
+//! write touching them stays inside its transaction, uncommitted, for as
+//! long as a test needs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentrace_core::time::parse_rfc3339;
+use agentrace_core::{SpanId, SpanPiece, SpanType, TraceId};
+use agentrace_ingest::pipeline::Pipeline;
+use agentrace_ingest::{Ingestor, PipelineConfig, SubmitError};
+use agentrace_store::{StoreError, TraceStore, WriteBatch};
+use agentrace_store_postgres::PostgresStore;
+use agentrace_testkit::postgres::{fresh_database, TestDatabase};
+use tokio::task::JoinHandle;
+
+/// Fails a test that would otherwise hang on a lock that is never granted.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+async fn postgres_pipeline() -> (TestDatabase, Arc<dyn TraceStore>, Pipeline) {
+    let database = fresh_database().await.expect("a fresh PostgreSQL database");
+    agentrace_store_postgres::migrations::apply_url(database.url()).await.expect("migrate");
+    let store: Arc<dyn TraceStore> = Arc::new(PostgresStore::connect(database.url(), 4).await.expect("connect"));
+    assert_eq!(store.max_concurrent_writes(), 2, "these tests need two writes in flight");
+    let pipeline = Pipeline::start(Arc::clone(&store), PipelineConfig::default());
+    (database, store, pipeline)
+}
+
+fn span(trace: &str, span: &str, name: &str) -> WriteBatch {
+    let mut piece = SpanPiece::new(TraceId::parse(trace).unwrap(), SpanId::parse(span).unwrap());
+    piece.span_type = Some(SpanType::ToolCall);
+    piece.name = Some(name.into());
+    piece.start_time = Some(parse_rfc3339("2026-03-01T10:00:00Z").unwrap());
+    WriteBatch { spans: vec![piece], ..WriteBatch::default() }
+}
+
+fn submit(ingestor: &Ingestor, batch: WriteBatch) -> JoinHandle<Result<(), SubmitError>> {
+    let ingestor = ingestor.clone();
+    tokio::spawn(async move { ingestor.submit(batch).await })
+}
+
+async fn is_stored(store: &dyn TraceStore, trace: &str, span: &str) -> bool {
+    store.span(&TraceId::parse(trace).unwrap(), &SpanId::parse(span).unwrap()).await.unwrap().is_some()
+}
+
+/// Locks the rows of `traces` in a transaction of another session, which
+/// holds them until it is rolled back.
+async fn hold_traces(database: &TestDatabase, traces: &[&str]) -> tokio_postgres::Client {
+    let holder = database.connect().await.unwrap();
+    holder.batch_execute("BEGIN").await.unwrap();
+    let traces: Vec<String> = traces.iter().map(|trace| trace.to_string()).collect();
+    let locked =
+        holder.execute("SELECT 1 FROM agent.traces WHERE trace_id = ANY($1) FOR UPDATE", &[&traces]).await.unwrap();
+    assert_eq!(locked, traces.len() as u64, "the held traces exist");
+    holder
+}
+
+async fn wait_until_queued(ingestor: &Ingestor, items: usize) {
+    tokio::time::timeout(PATIENCE, async {
+        while ingestor.queued_items() < items {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the requests reach the queue");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_batch_is_acknowledged_while_the_first_waits_for_its_commit() {
+    let (database, store, pipeline) = postgres_pipeline().await;
+    let ingestor = pipeline.ingestor();
+    ingestor.submit(span("t-held", "root", "planner")).await.unwrap();
+
+    let holder = hold_traces(&database, &["t-held"]).await;
+    let waiting = submit(&ingestor, span("t-held", "child", "search"));
+    database.wait_for_lock_waiters(1).await.unwrap();
+
+    tokio::time::timeout(PATIENCE, ingestor.submit(span("t-free", "root", "planner")))
+        .await
+        .expect("the second batch is written beside the first")
+        .unwrap();
+    assert!(is_stored(&*store, "t-free", "root").await);
+    assert!(!waiting.is_finished(), "no acknowledgement before the commit");
+    assert!(!is_stored(&*store, "t-held", "child").await);
+
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    tokio::time::timeout(PATIENCE, waiting).await.expect("acknowledged once committed").unwrap().unwrap();
+    assert!(is_stored(&*store, "t-held", "child").await, "acknowledged means stored");
+    pipeline.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_the_store_refuses_fails_alone_with_two_batches_in_flight() {
+    let (database, store, pipeline) = postgres_pipeline().await;
+    let ingestor = pipeline.ingestor();
+    // A constraint the adapters know nothing of: only the store can refuse
+    // the request, after it has joined a batch with good ones.
+    database
+        .connect()
+        .await
+        .unwrap()
+        .batch_execute("ALTER TABLE agent.spans ADD CONSTRAINT no_poison CHECK (name <> 'poison')")
+        .await
+        .unwrap();
+    ingestor.submit(span("t-held-1", "root", "planner")).await.unwrap();
+    ingestor.submit(span("t-held-2", "root", "planner")).await.unwrap();
+
+    // Two writes wait on held traces, so the requests after them queue up
+    // and are written together, as one batch, once those writes commit.
+    let holder = hold_traces(&database, &["t-held-1", "t-held-2"]).await;
+    let in_flight =
+        [submit(&ingestor, span("t-held-1", "a", "search")), submit(&ingestor, span("t-held-2", "a", "search"))];
+    database.wait_for_lock_waiters(2).await.unwrap();
+    let good: Vec<_> =
+        (0..8).map(|index| submit(&ingestor, span(&format!("t-good-{index}"), "root", "planner"))).collect();
+    let poisoned = submit(&ingestor, span("t-poisoned", "root", "poison"));
+    wait_until_queued(&ingestor, 2 + 8 + 1).await;
+    holder.batch_execute("ROLLBACK").await.unwrap();
+
+    for write in in_flight.into_iter().chain(good) {
+        tokio::time::timeout(PATIENCE, write).await.unwrap().unwrap().expect("good requests are acknowledged");
+    }
+    let refused = tokio::time::timeout(PATIENCE, poisoned).await.unwrap().unwrap();
+    assert!(
+        matches!(&refused, Err(SubmitError::Store(StoreError::Rejected(message))) if message.contains("no_poison")),
+        "the refused request gets the store's reason: {refused:?}"
+    );
+    for index in 0..8 {
+        assert!(is_stored(&*store, &format!("t-good-{index}"), "root").await, "t-good-{index}");
+    }
+    assert!(!is_stored(&*store, "t-poisoned", "root").await);
+    pipeline.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_waits_for_both_writes_in_flight_and_the_queue_behind_them() {
+    let (database, store, pipeline) = postgres_pipeline().await;
+    let ingestor = pipeline.ingestor();
+    ingestor.submit(span("t-held-1", "root", "planner")).await.unwrap();
+    ingestor.submit(span("t-held-2", "root", "planner")).await.unwrap();
+
+    let holder = hold_traces(&database, &["t-held-1", "t-held-2"]).await;
+    let in_flight =
+        [submit(&ingestor, span("t-held-1", "a", "search")), submit(&ingestor, span("t-held-2", "a", "search"))];
+    database.wait_for_lock_waiters(2).await.unwrap();
+    let queued = submit(&ingestor, span("t-queued", "root", "planner"));
+    wait_until_queued(&ingestor, 3).await;
+
+    let mut shutdown = tokio::spawn(pipeline.shutdown());
+    let early = tokio::time::timeout(Duration::from_millis(300), &mut shutdown).await;
+    assert!(early.is_err(), "shutdown waits while writes are in flight");
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    tokio::time::timeout(PATIENCE, shutdown).await.expect("shutdown ends once everything is written").unwrap();
+
+    // Answered before shutdown returned: a request the writer dropped would
+    // read `ShuttingDown` here.
+    for write in in_flight.into_iter().chain([queued]) {
+        write.await.unwrap().expect("acknowledged");
+    }
+    for (trace, span) in [("t-held-1", "a"), ("t-held-2", "a"), ("t-queued", "root")] {
+        assert!(is_stored(&*store, trace, span).await, "{trace}/{span} written before the pipeline stopped");
+    }
+    assert!(
+        matches!(ingestor.submit(span("t-late", "root", "planner")).await, Err(SubmitError::ShuttingDown)),
+        "a stopped pipeline takes no more work"
+    );
+}
