@@ -1,5 +1,6 @@
 //! Tests that need the real `agentrace` process: durability across SIGKILL,
-//! and backpressure with bounded memory while the writer is held up.
+//! backpressure with bounded memory while the writer is held up, and a
+//! graceful stop that finishes every write in flight.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -266,4 +267,76 @@ async fn sigterm_drains_the_queue_and_exits_cleanly() {
     let trace_ids: BTreeSet<String> = acknowledged.iter().map(|(trace_id, _)| trace_id.clone()).collect();
     let stored = stored_span_ids(&restarted.base_url, &trace_ids).await;
     assert!(acknowledged.is_subset(&stored), "every acknowledged span is stored after a graceful stop");
+}
+
+/// The value of an unlabelled gauge on the server's `/metrics` page.
+async fn gauge(base_url: &str, name: &str) -> f64 {
+    let page = reqwest::get(format!("{base_url}/metrics")).await.unwrap().text().await.unwrap();
+    page.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok()).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_two_writes_in_flight_on_postgres() {
+    let database = agentrace_testkit::postgres::fresh_database().await.unwrap();
+    let mut server = Server::start(&["--database-url", database.url()], &[]);
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+    let ingest = format!("{}/api/v1/ingest", server.base_url);
+    for trace_id in ["t-held-1", "t-held-2"] {
+        let reply = client.post(&ingest).json(&spans_body(trace_id, 0, 1)).send().await.unwrap();
+        assert_eq!(reply.status(), StatusCode::OK);
+    }
+
+    // Another session holds both traces, so the two writes touching them
+    // stay inside their transactions and the request after them queues.
+    let holder = database.connect().await.unwrap();
+    holder
+        .batch_execute("BEGIN; SELECT 1 FROM agent.traces WHERE trace_id IN ('t-held-1', 't-held-2') FOR UPDATE")
+        .await
+        .unwrap();
+    let send = |trace_id: &'static str| {
+        let (client, ingest) = (client.clone(), ingest.clone());
+        tokio::spawn(
+            async move { client.post(&ingest).json(&spans_body(trace_id, 1, 10)).send().await.unwrap().status() },
+        )
+    };
+    let in_flight = [send("t-held-1"), send("t-held-2")];
+    database.wait_for_lock_waiters(2).await.unwrap();
+    let queued = send("t-queued");
+    let started = Instant::now();
+    while gauge(&server.base_url, "agentrace_queue_items").await < 30.0 {
+        assert!(started.elapsed() < Duration::from_secs(30), "the third request reaches the queue");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let signalled = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    assert!(signalled.success());
+    // Once the server stops accepting connections it has seen the signal.
+    let address = server.base_url.trim_start_matches("http://").to_owned();
+    let started = Instant::now();
+    while tokio::net::TcpStream::connect(&address).await.is_ok() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the server stops accepting after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(server.child.try_wait().unwrap().is_none(), "the server waits for the writes in flight");
+
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    let exit = tokio::task::spawn_blocking(move || {
+        let status = server.child.wait().unwrap();
+        (server, status)
+    });
+    let (server, status) = tokio::time::timeout(Duration::from_secs(30), exit).await.expect("exits promptly").unwrap();
+    assert!(status.success(), "clean exit after SIGTERM: {status:?}");
+    drop(server);
+    for request in in_flight.into_iter().chain([queued]) {
+        assert_eq!(request.await.unwrap(), StatusCode::OK, "every request in flight or queued is acknowledged");
+    }
+
+    let restarted = Server::start(&["--database-url", database.url()], &[]);
+    let trace_ids: BTreeSet<String> = ["t-held-1", "t-held-2", "t-queued"].map(String::from).into();
+    let stored = stored_span_ids(&restarted.base_url, &trace_ids).await;
+    for trace_id in &trace_ids {
+        for index in 1..11 {
+            assert!(stored.contains(&(trace_id.clone(), format!("s-{index}"))), "{trace_id}/s-{index} stored");
+        }
+    }
 }
