@@ -14,15 +14,24 @@
 //! flight: the next batch is gathered and written while the previous one
 //! commits, so the time the database spends committing no longer leaves
 //! the server idle, nor the server's turnaround leave the database idle.
-//! Each request is still acknowledged only once its own batch committed,
-//! and the store keeps concurrent writes of one trace from interleaving.
+//! Each request is still acknowledged only once its own batch committed.
+//! A request touching a trace that a batch in flight touches waits for that
+//! batch (see [`writer`]), so the requests of one trace commit in arrival
+//! order; the store keeps concurrent writes of one trace from interleaving
+//! in any case (other processes may share its database).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use std::hash::{Hash, Hasher};
 
 use agentrace_store::{StoreError, TraceStore, WriteBatch};
-use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::task::JoinHandle;
+
+use self::writer::{Job, Writer};
+
+mod writer;
 
 /// Limits of the queue and of each batch.
 #[derive(Debug, Clone)]
@@ -67,16 +76,6 @@ pub enum SubmitError {
     Store(#[from] StoreError),
 }
 
-struct Job {
-    batch: WriteBatch,
-    items: usize,
-    bytes: usize,
-    acknowledge: oneshot::Sender<Result<(), StoreError>>,
-    // Held until the job is written, so queue capacity frees only then.
-    _item_permits: OwnedSemaphorePermit,
-    _byte_permits: OwnedSemaphorePermit,
-}
-
 /// The handle request handlers use to ingest; cheap to clone.
 #[derive(Clone)]
 pub struct Ingestor {
@@ -84,6 +83,9 @@ pub struct Ingestor {
     item_budget: Arc<Semaphore>,
     byte_budget: Arc<Semaphore>,
     config: Arc<PipelineConfig>,
+    /// Whether the writer runs batches side by side, and so needs to know
+    /// which traces each request touches.
+    concurrent_writes: bool,
 }
 
 /// Owns the writer task; [`Pipeline::shutdown`] drains the queue.
@@ -104,9 +106,10 @@ impl Pipeline {
             item_budget: Arc::new(Semaphore::new(config.queue_items)),
             byte_budget: Arc::new(Semaphore::new(config.queue_bytes.div_ceil(BYTE_UNIT))),
             config: Arc::new(config.clone()),
+            concurrent_writes: store.max_concurrent_writes() > 1,
         };
         let (stop, stopped) = oneshot::channel();
-        let writer = tokio::spawn(run_writer(store, queue, stopped, config));
+        let writer = tokio::spawn(Writer::new(store, queue, config).run(stopped));
         Pipeline { ingestor, stop: Some(stop), writer }
     }
 
@@ -142,8 +145,10 @@ impl Ingestor {
             Arc::clone(&self.item_budget).try_acquire_many_owned(item_cost).map_err(|_| SubmitError::QueueFull)?;
         let byte_permits =
             Arc::clone(&self.byte_budget).try_acquire_many_owned(byte_cost).map_err(|_| SubmitError::QueueFull)?;
+        let traces = if self.concurrent_writes { trace_hashes(&batch) } else { Vec::new() };
         let (acknowledge, acknowledged) = oneshot::channel();
-        let job = Job { batch, items, bytes, acknowledge, _item_permits: item_permits, _byte_permits: byte_permits };
+        let job =
+            Job { batch, items, bytes, traces, acknowledge, _item_permits: item_permits, _byte_permits: byte_permits };
         metrics::gauge!("agentrace_queue_items").increment(items as f64);
         self.jobs.send(job).map_err(|_| SubmitError::ShuttingDown)?;
         match acknowledged.await {
@@ -158,127 +163,22 @@ impl Ingestor {
     }
 }
 
-async fn run_writer(
-    store: Arc<dyn TraceStore>,
-    mut queue: mpsc::UnboundedReceiver<Job>,
-    mut stopped: oneshot::Receiver<()>,
-    config: PipelineConfig,
-) {
-    let write_slots = Arc::new(Semaphore::new(store.max_concurrent_writes().max(1)));
-    let mut writes = JoinSet::new();
-    let mut closing = false;
-    // Requests in the last batch: the writer stops waiting for company once
-    // as many have joined. Clients that wait for their acknowledgement
-    // before sending again (most exporters) come back about as many as were
-    // just acknowledged; lingering on after they all have only idles the
-    // writer (64 one-span clients: 8,500 spans/s with the full 2 ms linger).
-    let mut last_batch_requests = usize::MAX;
-    loop {
-        // A batch is gathered only once a write can start at once: while
-        // every slot is busy committing, requests keep queuing, and the next
-        // batch takes all of them instead of a few that then wait anyway.
-        let Ok(slot) = Arc::clone(&write_slots).acquire_owned().await else { break };
-        let first = tokio::select! {
-            biased;
-            _ = &mut stopped, if !closing => {
-                // Closing the receiver refuses new jobs but keeps the queued ones.
-                queue.close();
-                closing = true;
-                tracing::info!(queued = queue.len(), "shutting down; draining the ingest queue");
-                continue;
-            }
-            job = queue.recv() => job,
-        };
-        let Some(first) = first else { break };
-        let mut jobs = vec![first];
-        let mut items = jobs[0].items;
-        let mut bytes = jobs[0].bytes;
-        let linger_until = tokio::time::Instant::now() + config.linger;
-        while items < config.batch_items && bytes < config.batch_bytes {
-            let next = match queue.try_recv() {
-                Ok(job) => Some(job),
-                Err(mpsc::error::TryRecvError::Disconnected) => None,
-                Err(mpsc::error::TryRecvError::Empty) if jobs.len() >= last_batch_requests => None,
-                Err(mpsc::error::TryRecvError::Empty) => {
-                    tokio::time::timeout_at(linger_until, queue.recv()).await.ok().flatten()
-                }
-            };
-            let Some(job) = next else { break };
-            items += job.items;
-            bytes += job.bytes;
-            jobs.push(job);
-        }
-        last_batch_requests = jobs.len();
-        let store = Arc::clone(&store);
-        writes.spawn(async move {
-            write_jobs(&*store, jobs, items).await;
-            drop(slot);
-        });
-        while let Some(finished) = writes.try_join_next() {
-            report_abnormal_end(finished);
-        }
-    }
-    // The queue is empty and closed; what is still being written is waited
-    // for, so that shutting down never abandons an acknowledged request.
-    while let Some(finished) = writes.join_next().await {
-        report_abnormal_end(finished);
-    }
-    tracing::info!("ingest queue drained; writer stopped");
-}
-
-fn report_abnormal_end(finished: Result<(), tokio::task::JoinError>) {
-    if let Err(error) = finished {
-        tracing::error!(%error, "a batch write ended abnormally");
-    }
-}
-
-async fn write_jobs(store: &dyn TraceStore, jobs: Vec<Job>, items: usize) {
-    let mut combined = WriteBatch::default();
-    for job in &jobs {
-        combined.extend(job.batch.clone());
-    }
-    let started = Instant::now();
-    let result = store.write(combined).await;
-    let elapsed = started.elapsed();
-    metrics::histogram!("agentrace_batch_items").record(items as f64);
-    metrics::histogram!("agentrace_commit_seconds").record(elapsed.as_secs_f64());
-    metrics::gauge!("agentrace_queue_items").decrement(items as f64);
-    match result {
-        Ok(()) => {
-            tracing::info!(requests = jobs.len(), items, elapsed_ms = elapsed.as_millis() as u64, "batch committed");
-            for job in jobs {
-                let _ = job.acknowledge.send(Ok(()));
-            }
-        }
-        Err(error) if jobs.len() > 1 && !error.is_transient() => {
-            // One request's data broke the batch: write each request alone so
-            // that only the request at fault fails.
-            tracing::warn!(%error, requests = jobs.len(), "batch failed; retrying its requests one by one");
-            metrics::counter!("agentrace_store_errors_total", "kind" => error_kind(&error)).increment(1);
-            for job in jobs {
-                let result = store.write(job.batch).await;
-                if let Err(error) = &result {
-                    metrics::counter!("agentrace_store_errors_total", "kind" => error_kind(error)).increment(1);
-                }
-                let _ = job.acknowledge.send(result);
-            }
-        }
-        Err(error) => {
-            tracing::error!(%error, requests = jobs.len(), items, "batch failed");
-            metrics::counter!("agentrace_store_errors_total", "kind" => error_kind(&error)).increment(1);
-            for job in jobs {
-                let _ = job.acknowledge.send(Err(error.clone()));
-            }
-        }
-    }
-}
-
-fn error_kind(error: &StoreError) -> &'static str {
-    match error {
-        StoreError::Unavailable(_) => "unavailable",
-        StoreError::Busy(_) => "busy",
-        StoreError::Rejected(_) => "rejected",
-        StoreError::InvalidQuery(_) => "invalid_query",
-        StoreError::Internal(_) => "internal",
-    }
+/// Hashes of the traces a batch touches (see [`Job::traces`]).
+fn trace_hashes(batch: &WriteBatch) -> Vec<u64> {
+    let trace_ids = batch
+        .spans
+        .iter()
+        .map(|span| &span.trace_id)
+        .chain(batch.traces.iter().map(|trace| &trace.trace_id))
+        .chain(batch.attachments.iter().map(|attachment| &attachment.trace_id));
+    let mut hashes: Vec<u64> = trace_ids
+        .map(|trace_id| {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            trace_id.hash(&mut hasher);
+            hasher.finish()
+        })
+        .collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    hashes
 }

@@ -1,7 +1,9 @@
 //! The pipeline with two batches in flight, on PostgreSQL (the store that
 //! writes two at once): each request is acknowledged only once its own batch
-//! committed, a request whose data the store refuses fails alone, and
-//! shutting down waits for both writes and the queue behind them.
+//! committed, a request of a trace being written waits for that write
+//! without taking the other write's place, a request whose data the store
+//! refuses fails alone, and shutting down waits for both writes and the
+//! queue behind them.
 //!
 //! Another session of the test database holds trace rows locked, so a
 //! write touching them stays inside its transaction, uncommitted, for as
@@ -169,4 +171,37 @@ async fn shutdown_waits_for_both_writes_in_flight_and_the_queue_behind_them() {
         matches!(ingestor.submit(span("t-late", "root", "planner")).await, Err(SubmitError::ShuttingDown)),
         "a stopped pipeline takes no more work"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_of_a_trace_being_written_waits_for_that_write_and_others_pass_it() {
+    let (database, store, pipeline) = postgres_pipeline().await;
+    let ingestor = pipeline.ingestor();
+    ingestor.submit(span("t-busy", "root", "planner")).await.unwrap();
+
+    let holder = hold_traces(&database, &["t-busy"]).await;
+    let first = submit(&ingestor, span("t-busy", "step", "first name"));
+    database.wait_for_lock_waiters(1).await.unwrap();
+    let second = submit(&ingestor, span("t-busy", "step", "second name"));
+    wait_until_queued(&ingestor, 2).await;
+
+    // The second request of t-busy waits in the pipeline, not in the
+    // database: the other write slot stays free for other traces.
+    tokio::time::timeout(PATIENCE, ingestor.submit(span("t-other", "root", "planner")))
+        .await
+        .expect("a request of another trace passes the held one")
+        .unwrap();
+    assert!(!first.is_finished() && !second.is_finished());
+
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    for request in [first, second] {
+        tokio::time::timeout(PATIENCE, request).await.unwrap().unwrap().expect("acknowledged");
+    }
+    let step = store.span(&TraceId::parse("t-busy").unwrap(), &SpanId::parse("step").unwrap()).await.unwrap();
+    assert_eq!(
+        step.unwrap().span.name.as_deref(),
+        Some("second name"),
+        "the requests of one trace were written in arrival order"
+    );
+    pipeline.shutdown().await;
 }
