@@ -24,12 +24,13 @@
 //! largest message it ever sent (a batch of thousands of spans is megabytes),
 //! so batches spread over the read pool would hold that memory once per
 //! pooled connection. The write statements are prepared once per connection
-//! and sent in pipelined groups: a batch costs four round trips (BEGIN, the
-//! locks and the reads; the span writes; the trace rows; COMMIT) whatever it
-//! holds, which is what lets small batches (one span per request) commit
-//! often.
+//! and sent in pipelined groups: a batch costs three round trips (BEGIN,
+//! the locks and the reads; the span writes; the trace rows and COMMIT)
+//! whatever it holds, which is what lets small batches (one span per
+//! request) commit often. Their plans are generic (see [`PostgresStore::connect`]).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use agentrace_core::time::Timestamp;
 use agentrace_core::{
@@ -63,12 +64,22 @@ impl PostgresStore {
     pub async fn connect(url: &str, max_connections: usize) -> Result<Self, StoreError> {
         let config: tokio_postgres::Config =
             url.parse().map_err(|error| StoreError::Unavailable(format!("invalid database URL: {error}")))?;
-        let pool_of = |size: usize| {
+        let pool_of = |config: tokio_postgres::Config, size: usize| {
             let manager =
-                Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+                Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
             Pool::builder(manager).max_size(size).build().map_err(|error| StoreError::Internal(error.to_string()))
         };
-        let store = PostgresStore { pool: pool_of(max_connections)?, writers: pool_of(WRITE_CONNECTIONS)? };
+        // The write statements bind arrays, whose best plans do not depend
+        // on their length; planning them anew for each batch (PostgreSQL
+        // does for the first five, and whenever a generic plan looks
+        // costlier) was a tenth of the database's work in small batches.
+        let mut writer_config = config.clone();
+        let options = writer_config.get_options().map_or_else(String::new, |options| format!("{options} "));
+        writer_config.options(format!("{options}-c plan_cache_mode=force_generic_plan"));
+        let store = PostgresStore {
+            pool: pool_of(config, max_connections)?,
+            writers: pool_of(writer_config, WRITE_CONNECTIONS)?,
+        };
         store.ping().await?;
         Ok(store)
     }
@@ -271,6 +282,8 @@ struct WriteStatements {
     span_extents: Statement,
     root_spans: Statement,
     update_traces: Statement,
+    upsert_attachments: Statement,
+    upsert_feedback: Statement,
 }
 
 impl WriteStatements {
@@ -286,6 +299,11 @@ impl WriteStatements {
                 client.prepare_cached(include_str!("queries/update_traces.sql")),
             )
             .map_err(store_error)?;
+        let (upsert_attachments, upsert_feedback) = tokio::try_join!(
+            client.prepare_cached(include_str!("queries/upsert_attachments.sql")),
+            client.prepare_cached(include_str!("queries/upsert_feedback.sql")),
+        )
+        .map_err(store_error)?;
         Ok(WriteStatements {
             ensure_traces,
             lock_traces,
@@ -294,6 +312,8 @@ impl WriteStatements {
             span_extents,
             root_spans,
             update_traces,
+            upsert_attachments,
+            upsert_feedback,
         })
     }
 }
@@ -322,6 +342,37 @@ impl OpenTransaction {
         }
         written.and(ended.map_err(store_error))
     }
+}
+
+impl OpenTransaction {
+    /// Ends a transaction whose last statement group carried the COMMIT
+    /// (see [`write_locked`]).
+    fn settle(mut self, last_group: LastGroup) -> Result<(), StoreError> {
+        let LastGroup { written, ended } = last_group;
+        match ended {
+            // The server ran the COMMIT, or turned it into a ROLLBACK after
+            // a failed statement: either way the transaction is over.
+            Ok(()) => {
+                self.client = None;
+                written
+            }
+            // A failed COMMIT ends the transaction too; without an error
+            // code the connection itself failed, and is closed on drop.
+            Err(error) => {
+                if error.code().is_some() {
+                    self.client = None;
+                }
+                written.and(Err(store_error(error)))
+            }
+        }
+    }
+}
+
+/// The answers to a write's last statement group: its statements, and the
+/// COMMIT (or ROLLBACK) sent with them.
+struct LastGroup {
+    written: Result<(), StoreError>,
+    ended: Result<(), tokio_postgres::Error>,
 }
 
 impl Drop for OpenTransaction {
@@ -377,13 +428,14 @@ async fn lock_and_read(
 }
 
 /// Merges the batch into the stored rows and writes the result, inside the
-/// transaction [`lock_and_read`] opened.
+/// transaction [`lock_and_read`] opened, and ends that transaction unless
+/// it fails before its last statement group (then the caller rolls back).
 async fn write_locked(
     client: &deadpool_postgres::Object,
     statements: &WriteStatements,
     mut folded: FoldedBatch,
     stored: StoredRows,
-) -> Result<(), StoreError> {
+) -> Result<LastGroup, StoreError> {
     let mut existing_spans = HashMap::with_capacity(stored.spans.len());
     for row in stored.spans {
         let stored = span_from_row(&row)?.span;
@@ -451,61 +503,81 @@ async fn write_locked(
         let derived = aggregates.remove(explicit.trace_id.as_str()).unwrap_or_default();
         traces.push(TraceRow::derive(&explicit, &derived));
     }
-    tokio::try_join!(
+    // COMMIT goes with the last group, saving a round trip. Every statement
+    // of the group is prepared, so polling it sends it at once, before
+    // COMMIT; a statement the server refuses makes the server turn COMMIT
+    // into ROLLBACK. One that fails before it is sent (its parameters did
+    // not encode) would leave the others to commit alone, so the group then
+    // ends with ROLLBACK instead.
+    let unsent = AtomicBool::new(false);
+    let noted = |result: Result<u64, tokio_postgres::Error>| {
+        if result.is_err() {
+            unsent.store(true, Ordering::Relaxed);
+        }
+        result
+    };
+    let (traces_written, attachments_written, feedback_written, ended) = tokio::join!(
         biased;
         async {
-            client
-                .execute(
-                    &statements.update_traces,
-                    &[
-                        &traces.trace_id,
-                        &traces.session_id,
-                        &traces.user_id,
-                        &traces.project,
-                        &traces.name,
-                        &traces.start_time,
-                        &traces.end_time,
-                        &traces.duration_ms,
-                        &traces.input,
-                        &traces.output,
-                        &traces.status,
-                        &traces.error,
-                        &traces.metadata,
-                        &traces.tags,
-                        &traces.sent_fields,
-                    ],
-                )
-                .await
-                .map_err(store_error)
+            noted(
+                client
+                    .execute(
+                        &statements.update_traces,
+                        &[
+                            &traces.trace_id,
+                            &traces.session_id,
+                            &traces.user_id,
+                            &traces.project,
+                            &traces.name,
+                            &traces.start_time,
+                            &traces.end_time,
+                            &traces.duration_ms,
+                            &traces.input,
+                            &traces.output,
+                            &traces.status,
+                            &traces.error,
+                            &traces.metadata,
+                            &traces.tags,
+                            &traces.sent_fields,
+                        ],
+                    )
+                    .await,
+            )
         },
-        write_attachments(client, &folded.attachments),
-        write_feedback(client, &folded.feedback),
-    )?;
-    Ok(())
+        async { noted(write_attachments(client, &statements.upsert_attachments, &folded.attachments).await) },
+        async { noted(write_feedback(client, &statements.upsert_feedback, &folded.feedback).await) },
+        async {
+            let end = if unsent.load(Ordering::Relaxed) { "ROLLBACK" } else { "COMMIT" };
+            client.batch_execute(end).await
+        },
+    );
+    let written = traces_written.and(attachments_written).and(feedback_written).map(drop).map_err(store_error);
+    Ok(LastGroup { written, ended })
 }
 
-async fn write_attachments(client: &tokio_postgres::Client, attachments: &[Attachment]) -> Result<(), StoreError> {
+async fn write_attachments(
+    client: &tokio_postgres::Client,
+    upsert: &Statement,
+    attachments: &[Attachment],
+) -> Result<u64, tokio_postgres::Error> {
     if attachments.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let trace_ids: Vec<&str> = attachments.iter().map(|attachment| attachment.trace_id.as_str()).collect();
     let span_ids: Vec<&str> = attachments.iter().map(|attachment| attachment.span_id.as_str()).collect();
     let names: Vec<&str> = attachments.iter().map(|attachment| attachment.name.as_str()).collect();
     let content_types: Vec<&str> = attachments.iter().map(|attachment| attachment.content_type.as_str()).collect();
     let contents: Vec<&[u8]> = attachments.iter().map(|attachment| attachment.content.as_slice()).collect();
-    client
-        .execute(
-            include_str!("queries/upsert_attachments.sql"),
-            &[&trace_ids, &span_ids, &names, &content_types, &contents],
-        )
-        .await
-        .map_err(store_error)?;
-    Ok(())
+    client.execute(upsert, &[&trace_ids, &span_ids, &names, &content_types, &contents]).await
 }
 
-async fn write_feedback(client: &tokio_postgres::Client, feedback: &[Feedback]) -> Result<(), StoreError> {
+async fn write_feedback(
+    client: &tokio_postgres::Client,
+    upsert: &Statement,
+    feedback: &[Feedback],
+) -> Result<u64, tokio_postgres::Error> {
     if feedback.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let ids: Vec<&str> = feedback.iter().map(|item| item.feedback_id.as_str()).collect();
     let trace_ids: Vec<Option<&str>> =
@@ -521,7 +593,7 @@ async fn write_feedback(client: &tokio_postgres::Client, feedback: &[Feedback]) 
     let created: Vec<Option<Timestamp>> = feedback.iter().map(|item| item.created_at).collect();
     client
         .execute(
-            include_str!("queries/upsert_feedback.sql"),
+            upsert,
             &[
                 &ids,
                 &trace_ids,
@@ -537,8 +609,6 @@ async fn write_feedback(client: &tokio_postgres::Client, feedback: &[Feedback]) 
             ],
         )
         .await
-        .map_err(store_error)?;
-    Ok(())
 }
 
 fn feedback_from_row(row: &Row) -> Feedback {
@@ -575,8 +645,10 @@ impl TraceStore for PostgresStore {
             let statements = WriteStatements::prepare(client).await?;
             let lost = match lock_and_read(client, &statements, &folded).await {
                 Ok(stored) if stored.traces.len() == folded.touched_traces.len() => {
-                    let written = write_locked(client, &statements, folded, stored).await;
-                    return transaction.finish(written).await;
+                    return match write_locked(client, &statements, folded, stored).await {
+                        Ok(last_group) => transaction.settle(last_group),
+                        Err(error) => transaction.finish(Err(error)).await,
+                    };
                 }
                 // A trace row that was there when the write ensured it was
                 // deleted before the write could lock it.

@@ -1,14 +1,15 @@
 //! How PostgreSQL writes share the database: a write waits only for writes
-//! of the traces it touches, and a write PostgreSQL picks as a deadlock's
-//! victim is tried again instead of failing its batch. Another session of
-//! the same database stands in for a concurrent writer, holding trace rows
-//! locked for as long as the test needs.
+//! of the traces it touches, a write PostgreSQL picks as a deadlock's victim
+//! is tried again instead of failing its batch, and a write refused in its
+//! last statements (sent with the COMMIT) leaves nothing behind. Another
+//! session of the same database stands in for a concurrent writer, holding
+//! trace rows locked for as long as the test needs.
 
 use std::time::Duration;
 
 use agentrace_core::time::parse_rfc3339;
-use agentrace_core::{SpanId, SpanPiece, SpanType, Status, TraceId};
-use agentrace_store::{TraceStore, WriteBatch};
+use agentrace_core::{SpanId, SpanPiece, SpanType, Status, TraceId, TracePiece};
+use agentrace_store::{StoreError, TraceStore, WriteBatch};
 use agentrace_store_postgres::PostgresStore;
 use agentrace_testkit::postgres::{fresh_database, TestDatabase};
 use serde_json::json;
@@ -124,4 +125,38 @@ async fn a_deadlock_victim_is_written_on_a_later_attempt() {
         .unwrap()
         .get(0);
     assert!(deadlocks >= 1, "PostgreSQL saw the deadlock");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_refused_with_its_commit_leaves_nothing_behind() {
+    let (database, store) = migrated_store().await;
+    store.write(spans(vec![started("t-kept")])).await.unwrap();
+    // Trace rows are written in the last group, beside the COMMIT, after
+    // the spans: refusing one must take the batch's spans with it.
+    database
+        .connect()
+        .await
+        .unwrap()
+        .batch_execute("ALTER TABLE agent.traces ADD CONSTRAINT no_poison CHECK (project <> 'poison')")
+        .await
+        .unwrap();
+    let mut poisoned = TracePiece::new(TraceId::parse("t-kept").unwrap());
+    poisoned.project = Some("poison".into());
+    let refused = store
+        .write(WriteBatch {
+            traces: vec![poisoned],
+            spans: vec![ended("t-kept"), started("t-new")],
+            ..WriteBatch::default()
+        })
+        .await;
+    assert!(matches!(&refused, Err(StoreError::Rejected(message)) if message.contains("no_poison")), "{refused:?}");
+    let kept = store.span(&TraceId::parse("t-kept").unwrap(), &SpanId::parse("root").unwrap()).await.unwrap();
+    assert_eq!(kept.unwrap().span.output, None, "the refused batch's span piece was rolled back");
+    assert!(store.trace(&TraceId::parse("t-new").unwrap()).await.unwrap().is_none(), "nor its new trace kept");
+
+    // The write connections are usable again, outside any transaction.
+    for _ in 0..2 {
+        store.write(spans(vec![ended("t-kept")])).await.unwrap();
+    }
+    assert_merged(&store, "t-kept").await;
 }
