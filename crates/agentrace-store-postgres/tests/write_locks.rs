@@ -1,6 +1,7 @@
 //! How PostgreSQL writes share the database: a write waits only for writes
 //! of the traces it touches, a write PostgreSQL picks as a deadlock's victim
-//! is tried again instead of failing its batch, and a write refused in its
+//! is tried again instead of failing its batch, so is a write whose trace
+//! is deleted while it waits for its lock, and a write refused in its
 //! last statements (sent with the COMMIT) leaves nothing behind. Another
 //! session of the same database stands in for a concurrent writer, holding
 //! trace rows locked for as long as the test needs.
@@ -159,4 +160,27 @@ async fn a_write_refused_with_its_commit_leaves_nothing_behind() {
         store.write(spans(vec![ended("t-kept")])).await.unwrap();
     }
     assert_merged(&store, "t-kept").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_whose_trace_is_deleted_while_it_waits_starts_over() {
+    let (database, store) = migrated_store().await;
+    let store = std::sync::Arc::new(store);
+    store.write(spans(vec![started("t-deleted")])).await.unwrap();
+
+    let holder = database.connect().await.unwrap();
+    holder.batch_execute("BEGIN; SELECT 1 FROM agent.traces WHERE trace_id = 't-deleted' FOR UPDATE").await.unwrap();
+    let write = {
+        let store = std::sync::Arc::clone(&store);
+        tokio::spawn(async move { store.write(spans(vec![ended("t-deleted")])).await })
+    };
+    // The write found the trace's row and waits to lock it; the row goes.
+    database.wait_for_lock_waiters(1).await.unwrap();
+    holder.batch_execute("DELETE FROM agent.traces WHERE trace_id = 't-deleted'; COMMIT").await.unwrap();
+
+    tokio::time::timeout(PATIENCE, write).await.expect("the write ends").unwrap().expect("written on a later attempt");
+    let trace = store.trace(&TraceId::parse("t-deleted").unwrap()).await.unwrap().expect("the trace is back");
+    assert_eq!(trace.spans.len(), 1);
+    assert_eq!(trace.spans[0].span.output, Some(json!({"answer": "three found"})));
+    assert_eq!(trace.spans[0].span.input, None, "the deleted piece stays deleted");
 }
