@@ -381,6 +381,31 @@ fn both_views_read_one_trace_through_indexes_among_100k_spans() {
     assert_eq!(query_rows(&mut connection.prepare(stats).unwrap(), &[&session_id], &[]).len(), 10);
 }
 
+/// The trace list's model filter (the condition `query.rs` builds) asks of
+/// each trace in turn whether one of its spans used the model: one lookup
+/// in spans_model_trace_idx, not a read of every span of the trace (which
+/// took seconds a page among 200,000 spans for a model few traces use, in
+/// query-bench, before that index).
+#[test]
+fn the_model_filter_asks_the_index_alone_among_100k_spans() {
+    let (_file, connection) = migrated();
+    connection.execute_batch(LOAD_100K_SPANS).unwrap();
+    let sql = "SELECT t.trace_id FROM agent.traces t \
+               WHERE EXISTS (SELECT 1 FROM agent.spans m WHERE m.trace_id = t.trace_id AND m.model = ?1) \
+               ORDER BY t.start_time DESC LIMIT 51";
+    let mut explain = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let plan: Vec<String> =
+        explain.query_map(["gpt-4o"], |row| row.get::<_, String>(3)).unwrap().map(Result::unwrap).collect();
+    let span_reads: Vec<&String> = plan.iter().filter(|detail| detail.contains(" m ")).collect();
+    assert_eq!(
+        span_reads,
+        ["SEARCH m USING COVERING INDEX spans_model_trace_idx (model=? AND trace_id=?)"],
+        "plan:\n{}",
+        plan.join("\n")
+    );
+    assert_eq!(query_rows(&mut connection.prepare(sql).unwrap(), &[&"gpt-4o"], &[]).len(), 51);
+}
+
 /// Runs `script` in the system's `sqlite3` shell (Debian 12 ships 3.40, older
 /// than the SQLite agentrace bundles) with `path` attached as `agent`.
 fn sqlite3_shell(path: &Path, script: &str) -> String {
