@@ -385,6 +385,41 @@ async fn both_views_read_one_trace_through_indexes_among_100k_spans() {
     assert_eq!(rows.len(), 10);
 }
 
+/// A trace's feedback (that naming the trace, and that naming only one of
+/// its spans) is read through indexes, whatever else agent.feedback holds:
+/// reading a trace must not cost more as feedback on other traces piles up.
+#[tokio::test]
+async fn a_traces_feedback_is_read_through_indexes_among_100k_rows() {
+    let (_database, client) = migrated().await;
+    client
+        .batch_execute(
+            "INSERT INTO agent.traces (trace_id, session_id) SELECT 'trace-' || t, 'trace-' || t
+             FROM generate_series(0, 1999) AS t;
+             INSERT INTO agent.spans (trace_id, span_id, span_type, name)
+             SELECT 'trace-' || t, 'span-' || t || '-' || s, 'node', 'op'
+             FROM generate_series(0, 1999) AS t, generate_series(0, 49) AS s;
+             INSERT INTO agent.feedback (feedback_id, trace_id, span_id, key, score)
+             SELECT 'trace-fb-' || f, 'trace-' || (f % 2000), NULL, 'user_score', 1 FROM generate_series(0, 49999) AS f;
+             INSERT INTO agent.feedback (feedback_id, trace_id, span_id, key, score)
+             SELECT 'span-fb-' || f, NULL, 'span-' || (f % 2000) || '-' || (f / 2000), 'correctness', 0
+             FROM generate_series(0, 49999) AS f;
+             ANALYZE agent.spans;
+             ANALYZE agent.feedback;",
+        )
+        .await
+        .unwrap();
+    let select = include_str!("../src/queries/select_feedback.sql");
+    let rows = client.query(&format!("EXPLAIN (FORMAT JSON) {select}"), &[&"trace-7"]).await.unwrap();
+    let document: Value = rows[0].get(0);
+    let (mut seq_scanned, mut span_index_used, mut max_cost) = (Vec::new(), false, 0.0);
+    scans(&document[0]["Plan"], &mut seq_scanned, &mut span_index_used, &mut max_cost);
+    assert!(seq_scanned.is_empty(), "sequential scans of {seq_scanned:?}\n{document:#}");
+    let rows = client.query(select, &[&"trace-7"]).await.unwrap();
+    let ids: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+    assert_eq!(ids.len(), 50, "25 naming the trace, 25 naming one of its spans: {ids:?}");
+    assert_eq!(ids.iter().filter(|id| id.starts_with("trace-fb-")).count(), 25, "{ids:?}");
+}
+
 /// A database administrator may create the schema and let agentrace's own
 /// role fill it: the migrations must not need to own the schema. (The role
 /// still needs CREATE on the database: PostgreSQL checks it for
