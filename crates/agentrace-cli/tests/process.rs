@@ -299,7 +299,10 @@ async fn sigterm_drains_two_writes_in_flight_on_postgres() {
             async move { client.post(&ingest).json(&spans_body(trace_id, 1, 10)).send().await.unwrap().status() },
         )
     };
-    let in_flight = [send("t-held-1"), send("t-held-2")];
+    // One after the other, so that each is a batch of its own.
+    let first = send("t-held-1");
+    database.wait_for_lock_waiters(1).await.unwrap();
+    let in_flight = [first, send("t-held-2")];
     database.wait_for_lock_waiters(2).await.unwrap();
     let queued = send("t-queued");
     let started = Instant::now();

@@ -62,6 +62,20 @@ async fn hold_traces(database: &TestDatabase, traces: &[&str]) -> tokio_postgres
     holder
 }
 
+/// Submits a request to each of t-held-1 and t-held-2 (held by another
+/// session) one after the other, so that each is a batch of its own, and
+/// returns once both batches wait for their locks.
+async fn two_writes_in_flight(
+    database: &TestDatabase,
+    ingestor: &Ingestor,
+) -> [JoinHandle<Result<(), SubmitError>>; 2] {
+    let first = submit(ingestor, span("t-held-1", "a", "search"));
+    database.wait_for_lock_waiters(1).await.unwrap();
+    let second = submit(ingestor, span("t-held-2", "a", "search"));
+    database.wait_for_lock_waiters(2).await.unwrap();
+    [first, second]
+}
+
 async fn wait_until_queued(ingestor: &Ingestor, items: usize) {
     tokio::time::timeout(PATIENCE, async {
         while ingestor.queued_items() < items {
@@ -115,9 +129,7 @@ async fn a_request_the_store_refuses_fails_alone_with_two_batches_in_flight() {
     // Two writes wait on held traces, so the requests after them queue up
     // and are written together, as one batch, once those writes commit.
     let holder = hold_traces(&database, &["t-held-1", "t-held-2"]).await;
-    let in_flight =
-        [submit(&ingestor, span("t-held-1", "a", "search")), submit(&ingestor, span("t-held-2", "a", "search"))];
-    database.wait_for_lock_waiters(2).await.unwrap();
+    let in_flight = two_writes_in_flight(&database, &ingestor).await;
     let good: Vec<_> =
         (0..8).map(|index| submit(&ingestor, span(&format!("t-good-{index}"), "root", "planner"))).collect();
     let poisoned = submit(&ingestor, span("t-poisoned", "root", "poison"));
@@ -147,9 +159,7 @@ async fn shutdown_waits_for_both_writes_in_flight_and_the_queue_behind_them() {
     ingestor.submit(span("t-held-2", "root", "planner")).await.unwrap();
 
     let holder = hold_traces(&database, &["t-held-1", "t-held-2"]).await;
-    let in_flight =
-        [submit(&ingestor, span("t-held-1", "a", "search")), submit(&ingestor, span("t-held-2", "a", "search"))];
-    database.wait_for_lock_waiters(2).await.unwrap();
+    let in_flight = two_writes_in_flight(&database, &ingestor).await;
     let queued = submit(&ingestor, span("t-queued", "root", "planner"));
     wait_until_queued(&ingestor, 3).await;
 
