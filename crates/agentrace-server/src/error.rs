@@ -51,10 +51,8 @@ impl From<StoreError> for ApiError {
                 ApiError::Unavailable { retry_after_seconds: 1 }
             }
             StoreError::Rejected(message) => ApiError::Rejected(message),
-            // The store names the parameter first: "cursor: not a cursor …".
             StoreError::InvalidQuery(message) => {
-                let (parameter, why) = message.split_once(": ").unwrap_or(("query", message.as_str()));
-                ApiError::Parameter(crate::params::ParameterError::new(parameter, why))
+                ApiError::Parameter(crate::params::ParameterError::from_store(&message))
             }
             StoreError::Internal(message) => ApiError::Internal(message),
         }

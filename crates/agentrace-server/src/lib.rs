@@ -10,6 +10,7 @@ mod grpc;
 pub mod openapi;
 pub mod params;
 pub mod read;
+pub mod retention;
 mod routes;
 
 use std::sync::Arc;

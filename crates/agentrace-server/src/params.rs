@@ -28,6 +28,17 @@ impl ParameterError {
     pub fn new(parameter: &str, message: impl Into<String>) -> Self {
         ParameterError { parameter: parameter.to_owned(), message: message.into() }
     }
+
+    /// A store's refusal of a query (`StoreError::InvalidQuery`), whose
+    /// message starts with the parameter at fault: `cursor: …`.
+    pub fn from_store(message: &str) -> Self {
+        match message.split_once(": ") {
+            Some((parameter, rest)) if !parameter.is_empty() && !parameter.contains(' ') => {
+                ParameterError::new(parameter, rest)
+            }
+            _ => ParameterError::new("query", message),
+        }
+    }
 }
 
 /// The parameters of `GET /api/v1/traces`.
@@ -467,6 +478,14 @@ mod tests {
             assert!(message.starts_with(&format!("{grouping} groups spans, not traces")), "{message}");
         }
         assert_eq!(error_of(parse_stats(&pairs(&[("group_by", "week")]))).0, "group_by");
+    }
+
+    #[test]
+    fn a_store_refusal_names_its_parameter() {
+        let error = ParameterError::from_store("cursor: not issued for this listing");
+        assert_eq!((error.parameter.as_str(), error.message.as_str()), ("cursor", "not issued for this listing"));
+        let error = ParameterError::from_store("the query cannot be answered");
+        assert_eq!((error.parameter.as_str(), error.message.as_str()), ("query", "the query cannot be answered"));
     }
 
     #[test]

@@ -3,7 +3,11 @@
 
 mod bad_input;
 mod concurrency;
+mod deletion;
 mod helpers;
 mod native;
+#[path = "../support/read_fixture.rs"]
+mod read_fixture;
+mod reads;
 mod routes;
 mod trace_tree;

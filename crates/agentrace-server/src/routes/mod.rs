@@ -5,6 +5,7 @@ mod health;
 mod ingest;
 mod langsmith;
 mod otlp;
+mod queries;
 mod traces;
 
 use axum::extract::DefaultBodyLimit;
@@ -23,12 +24,19 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/openapi.json"),
     ("POST", "/api/v1/ingest"),
     ("POST", "/api/v1/traces"),
+    ("GET", "/api/v1/traces"),
     ("GET", "/api/v1/traces/{trace_id}"),
+    ("DELETE", "/api/v1/traces/{trace_id}"),
     ("PATCH", "/api/v1/traces/{trace_id}"),
     ("POST", "/api/v1/traces/{trace_id}/spans"),
     ("GET", "/api/v1/traces/{trace_id}/spans/{span_id}"),
     ("PATCH", "/api/v1/traces/{trace_id}/spans/{span_id}"),
     ("GET", "/api/v1/traces/{trace_id}/spans/{span_id}/attachments/{name}"),
+    ("GET", "/api/v1/spans"),
+    ("GET", "/api/v1/sessions"),
+    ("GET", "/api/v1/sessions/{session_id}"),
+    ("GET", "/api/v1/stats"),
+    ("GET", "/api/v1/projects"),
     ("GET", "/info"),
     ("POST", "/runs/multipart"),
     ("POST", "/runs/batch"),
@@ -69,11 +77,19 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/api/v1/openapi.json", get(crate::openapi::document))
         .route("/api/v1/ingest", post(ingest::ingest_batch))
-        .route("/api/v1/traces", post(ingest::create_trace))
-        .route("/api/v1/traces/{trace_id}", get(traces::get_trace).patch(ingest::update_trace))
+        .route("/api/v1/traces", post(ingest::create_trace).get(queries::list_traces))
+        .route(
+            "/api/v1/traces/{trace_id}",
+            get(traces::get_trace).patch(ingest::update_trace).delete(queries::delete_trace),
+        )
         .route("/api/v1/traces/{trace_id}/spans", post(ingest::create_span))
         .route("/api/v1/traces/{trace_id}/spans/{span_id}", get(traces::get_span).patch(ingest::update_span))
-        .route("/api/v1/traces/{trace_id}/spans/{span_id}/attachments/{name}", get(traces::get_attachment));
+        .route("/api/v1/traces/{trace_id}/spans/{span_id}/attachments/{name}", get(traces::get_attachment))
+        .route("/api/v1/spans", get(queries::list_spans))
+        .route("/api/v1/sessions", get(queries::list_sessions))
+        .route("/api/v1/sessions/{session_id}", get(queries::get_session))
+        .route("/api/v1/stats", get(queries::stats))
+        .route("/api/v1/projects", get(queries::list_projects));
     let router = langsmith_routes("/api/v1", langsmith_routes("", router));
     // OTLP/HTTP at the paths exporters append to OTEL_EXPORTER_OTLP_ENDPOINT.
     let router = router.route("/v1/traces", post(otlp::export_traces)).route("/v1/logs", post(otlp::export_logs));
