@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use agentrace_ingest::pipeline::Pipeline;
 use agentrace_ingest::PipelineConfig;
+use agentrace_server::retention::RetentionSettings;
 use agentrace_server::{AppState, LangsmithSettings, Limits};
 use anyhow::Context;
 use metrics_exporter_prometheus::PrometheusBuilder;
@@ -35,7 +36,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         },
     );
     let state = AppState {
-        store,
+        store: store.clone(),
         ingestor: pipeline.ingestor(),
         metrics,
         limits: Limits { max_body_bytes: settings.max_body_bytes },
@@ -51,7 +52,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {grpc_address} (OTLP/gRPC; see --grpc-port)"))?;
     let grpc_local = grpc_listener.local_addr()?;
-    print_banner(&backend, local, grpc_local);
+    print_banner(&backend, local, grpc_local, &settings);
 
     // One signal stops both servers; each finishes its requests in flight.
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -62,6 +63,13 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         shutdown_signal().await;
         let _ = stop.send(true);
     });
+    let retention = settings.retention_days.map(|days| {
+        let retention = RetentionSettings {
+            max_age: chrono::Duration::days(i64::from(days)),
+            interval: Duration::from_secs(settings.retention_interval_secs),
+        };
+        tokio::spawn(agentrace_server::retention::run(store, retention, stopped.clone()))
+    });
     let grpc = tokio::spawn(agentrace_server::serve_grpc(
         grpc_listener,
         state.ingestor.clone(),
@@ -70,12 +78,15 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     ));
     axum::serve(listener, agentrace_server::router(state)).with_graceful_shutdown(until_stopped(stopped)).await?;
     grpc.await.context("the gRPC server task failed")?.context("the gRPC server failed")?;
+    if let Some(retention) = retention {
+        retention.await.context("the retention task failed")?;
+    }
     pipeline.shutdown().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-fn print_banner(backend: &Backend, address: SocketAddr, grpc_address: SocketAddr) {
+fn print_banner(backend: &Backend, address: SocketAddr, grpc_address: SocketAddr, settings: &ServeSettings) {
     let base = format!("http://{address}");
     println!("agentrace {} listening on {base}", env!("CARGO_PKG_VERSION"));
     println!("  store:       {}", backend.describe());
@@ -83,7 +94,11 @@ fn print_banner(backend: &Backend, address: SocketAddr, grpc_address: SocketAddr
     println!("  otlp:        OTEL_EXPORTER_OTLP_ENDPOINT={base}   (http/protobuf, http/json: /v1/traces, /v1/logs)");
     println!("               OTEL_EXPORTER_OTLP_ENDPOINT=http://{grpc_address} OTEL_EXPORTER_OTLP_PROTOCOL=grpc");
     println!("  langsmith:   LANGSMITH_ENDPOINT={base} LANGSMITH_TRACING=true   (the langsmith SDK)");
-    println!("  read:        GET  {base}/api/v1/traces/{{trace_id}}");
+    println!("  read:        GET  {base}/api/v1/traces  /sessions  /stats  /projects  /spans   (agentrace traces, trace ID, sessions, stats)");
+    if let Some(days) = settings.retention_days {
+        let every = settings.retention_interval_secs;
+        println!("  retention:   traces that started over {days} days ago are deleted (a sweep at start, then every {every} s)");
+    }
     println!("  API docs:    {base}/api/v1/openapi.json");
     println!("  health:      {base}/healthz  {base}/readyz  {base}/metrics");
     println!("clients and the agentrace CLI find this server with:");
