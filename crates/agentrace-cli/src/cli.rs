@@ -292,6 +292,13 @@ pub struct ServeSettings {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub retention_interval_secs: u64,
 
+    /// A price file (`{"models": {"NAME": {"input": …, "output": …,
+    /// "cache_read": …, "cache_creation": …}}}`, US dollars per million
+    /// tokens) whose entries replace or add to the table shipped with
+    /// agentrace, for costs computed at ingest.
+    #[arg(long, env = "AGENTRACE_PRICES")]
+    pub prices: Option<PathBuf>,
+
     /// PostgreSQL connections in the pool.
     #[arg(long, env = "AGENTRACE_PG_POOL_SIZE", default_value_t = 8)]
     pub pg_pool_size: usize,

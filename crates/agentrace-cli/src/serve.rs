@@ -3,8 +3,10 @@
 //! the queue before exiting.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
+use agentrace_core::pricing;
 use agentrace_ingest::pipeline::Pipeline;
 use agentrace_ingest::PipelineConfig;
 use agentrace_server::retention::RetentionSettings;
@@ -21,6 +23,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_new(&settings.log).context("invalid --log filter")?)
         .with_writer(std::io::stderr)
         .init();
+    let prices = install_prices(settings.prices.as_deref())?;
     let backend = Backend::from_settings(&settings.store)?;
     let store = backend.open(!settings.no_migrate, settings.pg_pool_size).await?;
     let metrics = PrometheusBuilder::new().install_recorder().context("installing the metrics recorder")?;
@@ -52,7 +55,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {grpc_address} (OTLP/gRPC; see --grpc-port)"))?;
     let grpc_local = grpc_listener.local_addr()?;
-    print_banner(&backend, local, grpc_local, &settings);
+    print_banner(&backend, local, grpc_local, &settings, &prices);
 
     // One signal stops both servers; each finishes its requests in flight.
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -86,7 +89,27 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_banner(backend: &Backend, address: SocketAddr, grpc_address: SocketAddr, settings: &ServeSettings) {
+/// Installs the price table before the first write: the shipped one, with
+/// the entries of `file` when given. Returns how the banner describes it.
+fn install_prices(file: Option<&Path>) -> anyhow::Result<String> {
+    let Some(file) = file else {
+        return Ok(format!("{} models priced (the table shipped with agentrace)", pricing::installed().len()));
+    };
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading --prices {}", file.display()))?;
+    let table =
+        pricing::PriceTable::embedded_with_overrides(&text).with_context(|| format!("--prices {}", file.display()))?;
+    let described = format!("{} models priced (the shipped table and {})", table.len(), file.display());
+    pricing::install(table)?;
+    Ok(described)
+}
+
+fn print_banner(
+    backend: &Backend,
+    address: SocketAddr,
+    grpc_address: SocketAddr,
+    settings: &ServeSettings,
+    prices: &str,
+) {
     let base = format!("http://{address}");
     println!("agentrace {} listening on {base}", env!("CARGO_PKG_VERSION"));
     println!("  store:       {}", backend.describe());
@@ -95,6 +118,7 @@ fn print_banner(backend: &Backend, address: SocketAddr, grpc_address: SocketAddr
     println!("               OTEL_EXPORTER_OTLP_ENDPOINT=http://{grpc_address} OTEL_EXPORTER_OTLP_PROTOCOL=grpc");
     println!("  langsmith:   LANGSMITH_ENDPOINT={base} LANGSMITH_TRACING=true   (the langsmith SDK)");
     println!("  read:        GET  {base}/api/v1/traces  /sessions  /stats  /projects  /spans   (agentrace traces, trace ID, sessions, stats)");
+    println!("  prices:      {prices}");
     if let Some(days) = settings.retention_days {
         let every = settings.retention_interval_secs;
         println!("  retention:   traces that started over {days} days ago are deleted (a sweep at start, then every {every} s)");

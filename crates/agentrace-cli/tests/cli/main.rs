@@ -293,3 +293,34 @@ async fn serve_with_retention_deletes_old_traces_and_stops_cleanly() {
     };
     assert!(exit.success(), "{exit:?}");
 }
+
+/// `serve --prices FILE`: a model the shipped table does not know is priced
+/// from the file at ingest; a file that cannot be used stops the start,
+/// naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_prices_models_from_an_override_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let prices = directory.path().join("prices.json");
+    // US dollars per million tokens: 10 prompt and 5 completion tokens cost
+    // 10 × 1000 / 1e6 + 5 × 2000 / 1e6 = 0.02.
+    std::fs::write(&prices, r#"{"models": {"acme-7b": {"input": 1000, "output": 2000}}}"#).unwrap();
+    let file = agentrace_testkit::sqlite::TempSqlite::new();
+    let path = file.path().to_str().expect("UTF-8 path").to_owned();
+    let server = Server::start_seeded(&["--sqlite-path", &path, "--prices", prices.to_str().unwrap()]).await;
+    let trace: Value =
+        reqwest::get(format!("{}/api/v1/traces/nightly-1", server.base_url)).await.unwrap().json().await.unwrap();
+    let cost = trace["stats"]["cost_usd"].as_f64().expect("a cost");
+    assert!((cost - 0.02).abs() < 1e-12, "{cost}");
+    let stats = stdout_of(&["stats", "--group-by", "model", "--span-type", "model_call", "--sqlite-path", &path]);
+    assert!(!stats.contains("no price"), "acme-7b is priced now:\n{stats}");
+
+    std::fs::write(&prices, r#"{"models": {"acme-7b": {"input": -1, "output": 2}}}"#).unwrap();
+    let refused =
+        agentrace(&["serve", "--port", "0", "--sqlite-path", &path, "--prices", prices.to_str().unwrap()], &[]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.starts_with(&format!("error: --prices {}: price table: model \"acme-7b\"", prices.display())),
+        "{stderr}"
+    );
+}
