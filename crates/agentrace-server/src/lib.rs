@@ -12,6 +12,7 @@ pub mod params;
 pub mod read;
 pub mod retention;
 mod routes;
+pub mod ui;
 
 use std::sync::Arc;
 

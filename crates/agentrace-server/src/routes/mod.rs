@@ -93,6 +93,8 @@ pub fn router(state: AppState) -> Router {
     let router = langsmith_routes("/api/v1", langsmith_routes("", router));
     // OTLP/HTTP at the paths exporters append to OTEL_EXPORTER_OTLP_ENDPOINT.
     let router = router.route("/v1/traces", post(otlp::export_traces)).route("/v1/logs", post(otlp::export_logs));
+    // The web UI's pages and assets.
+    let router = router.merge(crate::ui::router());
     router
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(RequestDecompressionLayer::new())
