@@ -67,11 +67,19 @@ export function formatTime(iso) {
   return timeFormat.format(new Date(iso));
 }
 
-/** Local time with milliseconds, for span timing. */
+const preciseTimeFormat = new Intl.DateTimeFormat(undefined, {
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  fractionalSecondDigits: 3,
+});
+
+/** Local date and time with milliseconds, for span timing. */
 export function formatPreciseTime(iso) {
   if (!iso) return "—";
-  const date = new Date(iso);
-  return `${timeFormat.format(date)}.${String(date.getMilliseconds()).padStart(3, "0")}`;
+  return preciseTimeFormat.format(new Date(iso));
 }
 
 /** "just now", "5 min ago", "3 h ago", "2 d ago". */

@@ -62,6 +62,10 @@ const ASSETS: &[Asset] = assets![
 const SHELL_TEMPLATE: &str = include_str!("../../../ui/index.html");
 /// Replaced in the shell by `/assets/{version}`.
 const ASSETS_PLACEHOLDER: &str = "{{ASSETS}}";
+/// Replaced in the shell by a `modulepreload` link per module, so the
+/// browser fetches them all at once instead of discovering each import
+/// only after loading the module that names it.
+const PRELOADS_PLACEHOLDER: &str = "{{MODULE_PRELOADS}}";
 
 struct Bundle {
     version: String,
@@ -77,7 +81,14 @@ static BUNDLE: LazyLock<Bundle> = LazyLock::new(|| {
     }
     hasher.update(SHELL_TEMPLATE.as_bytes());
     let version = hex::encode(&hasher.finalize()[..8]);
-    let shell = SHELL_TEMPLATE.replace(ASSETS_PLACEHOLDER, &format!("/assets/{version}"));
+    let preloads: Vec<String> = ASSETS
+        .iter()
+        .filter(|asset| asset.path.starts_with("js/"))
+        .map(|asset| format!(r#"<link rel="modulepreload" href="{ASSETS_PLACEHOLDER}/{}">"#, asset.path))
+        .collect();
+    let shell = SHELL_TEMPLATE
+        .replace(PRELOADS_PLACEHOLDER, &preloads.join("\n  "))
+        .replace(ASSETS_PLACEHOLDER, &format!("/assets/{version}"));
     Bundle { version, shell }
 });
 
@@ -154,6 +165,9 @@ mod tests {
         let bundle = &*super::BUNDLE;
         assert_eq!(bundle.version.len(), 16);
         assert!(!bundle.shell.contains(super::ASSETS_PLACEHOLDER));
+        assert!(!bundle.shell.contains(super::PRELOADS_PLACEHOLDER));
+        let preloaded = bundle.shell.matches(r#"<link rel="modulepreload""#).count();
+        assert_eq!(preloaded, super::ASSETS.iter().filter(|asset| asset.path.starts_with("js/")).count());
         let prefix = format!("/assets/{}/", bundle.version);
         for referenced in ["style.css", "theme.js", "js/app.js", "favicon.svg"] {
             assert!(bundle.shell.contains(&format!("{prefix}{referenced}")), "the shell loads {referenced}");

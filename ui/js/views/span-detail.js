@@ -21,7 +21,12 @@ const TOKEN_FIELDS = [
   ["reasoning", "Reasoning"],
 ];
 
-function tokenFacts(tokens) {
+function tokenFacts(sent) {
+  // Clients often leave the total out; it is prompt + completion by definition.
+  const tokens = { ...sent };
+  if ((tokens.total === undefined || tokens.total === null) && Number.isFinite(tokens.prompt) && Number.isFinite(tokens.completion)) {
+    tokens.total = tokens.prompt + tokens.completion;
+  }
   if (!tokens || !TOKEN_FIELDS.some(([key]) => tokens[key] !== undefined && tokens[key] !== null)) return null;
   return h(
     "dl",

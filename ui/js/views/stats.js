@@ -96,7 +96,9 @@ export function render(root, context) {
     const byBucket = new Map(timeline.groups.map((group) => [Date.parse(group.key), group]));
     const label = (at) => (range.bucket === "hour" ? (new Date(at).getHours() === 0 ? dayLabel.format(at) : hourLabel.format(at)) : dayLabel.format(at));
     const buckets = bucketStarts(since, bucketMs, now).map((at) => ({ at, group: byBucket.get(at) }));
-    const modelRows = models.groups.filter((group) => group.key && (group.total_tokens > 0 || group.cost_usd));
+    const modelRows = models.groups
+      .filter((group) => group.key && (group.total_tokens > 0 || group.cost_usd))
+      .sort((a, b) => b.total_tokens - a.total_tokens || (b.cost_usd || 0) - (a.cost_usd || 0));
     const unpriced = modelRows.reduce((sum, group) => sum + group.unpriced_count, 0);
 
     const tiles = h(

@@ -81,13 +81,13 @@ export function render(root, context) {
           ["Started", trace.start_time ? h("time", { datetime: trace.start_time }, formatPreciseTime(trace.start_time)) : null],
           ["Duration", trace.status === "running" ? "running…" : formatDuration(trace.duration_ms)],
           ["Spans", `${formatInteger(stats.total_spans)}${stats.error_spans ? ` (${stats.error_spans} failed)` : ""}`],
-          ["Tokens", `${formatInteger(stats.total_tokens)} (${formatInteger(stats.prompt_tokens)} prompt + ${formatInteger(stats.completion_tokens)} completion)`],
-          ["Cost", formatCost(stats.cost_usd)],
+          ["Tokens", stats.model_calls || stats.total_tokens ? `${formatInteger(stats.total_tokens)} (${formatInteger(stats.prompt_tokens)} prompt + ${formatInteger(stats.completion_tokens)} completion)` : null],
+          ["Cost", stats.model_calls || stats.total_tokens ? formatCost(stats.cost_usd) : null],
           ["Tags", trace.tags && trace.tags.length ? trace.tags.join(", ") : null],
         ],
         "facts trace-facts",
       ),
-      trace.error ? h("div", { class: "notice notice-error trace-error" }, h("strong", {}, "Error: "), trace.error) : null,
+      trace.error ? h("div", { class: "notice notice-error trace-error" }, h("strong", {}, "Error: "), trace.error.split("\n")[0]) : null,
       highlights,
       traceFeedback.length
         ? h(

@@ -135,9 +135,18 @@ export function mountWaterfall(container, { spans, trace, onSelect, initialSpanI
     });
     element.style.left = `${left}%`;
     element.style.width = `${width}%`;
-    const label = h("span", { class: "wf-duration" }, running ? "running" : formatDuration(span.duration_ms ?? end - start));
-    if (left + width > 72) label.style.right = `${100 - left}%`;
-    else label.style.left = `${left + width}%`;
+    const text = running ? "running" : formatDuration(span.duration_ms ?? end - start);
+    // The duration goes after the bar, or inside a long bar that reaches
+    // the end of the axis, or before a short one there.
+    const label = h("span", { class: "wf-duration" }, text);
+    if (left + width <= 72) {
+      label.style.left = `${left + width}%`;
+    } else if (width >= 14) {
+      label.classList.add("wf-duration-inside");
+      label.style.right = `${100 - left - width}%`;
+    } else {
+      label.style.right = `${100 - left}%`;
+    }
     return [element, label];
   }
 
@@ -191,13 +200,27 @@ export function mountWaterfall(container, { spans, trace, onSelect, initialSpanI
     return element;
   }
 
+  // Rows already in the DOM, by what they show: a row whose span, place,
+  // selection and expansion are unchanged is kept rather than rebuilt.
+  let rendered = new Map();
+
   function renderRows() {
     frame = 0;
     const first = Math.max(0, Math.floor(scroller.scrollTop / ROW_HEIGHT) - OVERSCAN_ROWS);
     const last = Math.min(visible.length, Math.ceil((scroller.scrollTop + scroller.clientHeight) / ROW_HEIGHT) + OVERSCAN_ROWS);
+    const next = new Map();
     const rows = [];
-    for (let position = first; position < last; position += 1) rows.push(row(visible[position], position));
-    replaceChildren(canvas, rows);
+    for (let position = first; position < last; position += 1) {
+      const index = visible[position];
+      const key = `${index}:${position}:${index === selectedIndex}:${collapsed[index]}`;
+      const element = rendered.get(key) || row(index, position);
+      next.set(key, element);
+      rows.push(element);
+    }
+    rendered = next;
+    const current = canvas.children;
+    const unchanged = current.length === rows.length && rows.every((element, position) => current[position] === element);
+    if (!unchanged) replaceChildren(canvas, rows);
     if (selectedIndex >= 0 && canvas.querySelector(`#wf-row-${selectedIndex}`)) {
       scroller.setAttribute("aria-activedescendant", `wf-row-${selectedIndex}`);
     } else {

@@ -11,3 +11,4 @@ mod read_fixture;
 mod reads;
 mod routes;
 mod trace_tree;
+mod ui;

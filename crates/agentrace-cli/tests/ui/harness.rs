@@ -30,7 +30,9 @@ pub const PHONE: (u32, u32) = (390, 844);
 
 fn find_on_path(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).flat_map(|dir| names.iter().map(move |name| dir.join(name))).find(|file| file.is_file())
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
+        .find(|file| file.is_file())
 }
 
 fn executable(variable: &str, names: &[&str]) -> PathBuf {
@@ -184,8 +186,7 @@ impl Page {
 
     /// The console entries logged since the last call.
     async fn console_entries(&self) -> Vec<Value> {
-        let entries =
-            self.client.issue_cmd(ChromeCommand { path: "se/log", body: json!({ "type": "browser" }) }).await;
+        let entries = self.client.issue_cmd(ChromeCommand { path: "se/log", body: json!({ "type": "browser" }) }).await;
         match entries.expect("browser log") {
             Value::Array(entries) => entries,
             other => panic!("unexpected browser log {other}"),
@@ -265,8 +266,10 @@ impl Page {
 
     /// The text of every element matching `css`, in document order.
     pub async fn texts(&self, css: &str) -> Vec<String> {
-        let expression =
-            format!("Array.from(document.querySelectorAll({})).map((element) => element.textContent.trim())", json!(css));
+        let expression = format!(
+            "Array.from(document.querySelectorAll({})).map((element) => element.textContent.trim())",
+            json!(css)
+        );
         serde_json::from_value(self.eval(&expression).await).expect("texts")
     }
 
@@ -278,6 +281,37 @@ impl Page {
             json!(attribute)
         );
         serde_json::from_value(self.eval(&expression).await).expect("attributes")
+    }
+
+    /// Waits until the elements matching `css` carry exactly `expected` as
+    /// `attribute`, in order; fails showing what the page had instead.
+    pub async fn wait_for_attributes(&self, css: &str, attribute: &str, expected: &[&str]) {
+        let started = Instant::now();
+        loop {
+            let found = self.attributes(css, attribute).await;
+            if found == expected {
+                return;
+            }
+            assert!(
+                started.elapsed() < WAIT_LIMIT,
+                "timed out waiting for {css} [{attribute}] to be {expected:?}; the page has {found:?}"
+            );
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    /// Sends keys to the element matching `css`.
+    pub async fn press(&self, css: &str, keys: &str) {
+        self.find(css).await.send_keys(keys).await.unwrap_or_else(|error| panic!("typing into {css}: {error}"));
+    }
+
+    /// Chooses an option of the select matching `css` by its value.
+    pub async fn choose(&self, css: &str, value: &str) {
+        self.find(css)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|error| panic!("choosing {value} in {css}: {error}"));
     }
 
     /// Whether the page itself scrolls sideways (content wider than the viewport).

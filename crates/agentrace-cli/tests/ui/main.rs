@@ -5,4 +5,9 @@
 
 mod harness;
 mod home;
+mod layout;
 mod seed;
+mod session;
+mod stats;
+mod trace;
+mod traces;

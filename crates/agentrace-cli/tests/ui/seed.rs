@@ -130,7 +130,15 @@ pub fn tree_trace(base: i64) -> Value {
     })
 }
 
-fn turn(trace_id: &str, name: &str, base: i64, duration: i64, question: &str, answer: &str, tokens: (i64, i64)) -> Value {
+fn turn(
+    trace_id: &str,
+    name: &str,
+    base: i64,
+    duration: i64,
+    question: &str,
+    answer: &str,
+    tokens: (i64, i64),
+) -> Value {
     json!({
         "traces": [{
             "trace_id": trace_id, "session_id": SESSION_WITH_TURNS, "user_id": "alice", "project": "shop", "name": name,
@@ -189,13 +197,27 @@ pub fn large_trace(trace_id: &str, base: i64, count: usize) -> Value {
     let mut spans = vec![span(trace_id, "root", None, "agent", "big agent", (base, base + count as i64 + 10))];
     for node in 0..nodes {
         let start = base + node as i64;
-        spans.push(span(trace_id, &format!("node-{node:03}"), Some("root"), "node", &format!("node {node}"), (start, start + 5)));
+        spans.push(span(
+            trace_id,
+            &format!("node-{node:03}"),
+            Some("root"),
+            "node",
+            &format!("node {node}"),
+            (start, start + 5),
+        ));
     }
     for leaf in 0..count - 1 - nodes {
         let start = base + leaf as i64;
         let parent = format!("node-{:03}", leaf % nodes);
         let span_type = if leaf % 3 == 0 { "model_call" } else { "tool_call" };
-        spans.push(span(trace_id, &format!("leaf-{leaf:05}"), Some(&parent), span_type, &format!("step {leaf}"), (start, start + 3)));
+        spans.push(span(
+            trace_id,
+            &format!("leaf-{leaf:05}"),
+            Some(&parent),
+            span_type,
+            &format!("step {leaf}"),
+            (start, start + 3),
+        ));
     }
     json!({"traces": [{"trace_id": trace_id, "name": "large trace"}], "spans": spans})
 }
