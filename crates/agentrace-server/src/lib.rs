@@ -1,7 +1,8 @@
 //! agentrace's HTTP surface: the router, thin handlers and one error type.
 //!
 //! Handlers decode a request, call the ingest pipeline or the store, and
-//! encode the reply; no handler reaches past those two.
+//! encode the reply; no handler reaches past those two. The web UI's static
+//! files are embedded and served by [`ui`].
 
 mod body;
 mod error;

@@ -144,6 +144,10 @@ export function render(root, context) {
       initialSpanId: context.query.get("span") || spans[0].span_id,
     });
 
+    // The tree is on screen and takes clicks and keys from here on; the
+    // mark shows in the browser's performance tools (and the tests read it).
+    performance.mark("agentrace:trace-interactive");
+
     const pick = (index) => {
       waterfall.select(index);
       waterfall.element.focus({ preventScroll: true });

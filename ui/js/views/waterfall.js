@@ -88,10 +88,14 @@ export function mountWaterfall(container, { spans, trace, onSelect, initialSpanI
   );
   replaceChildren(container, scroller);
 
+  // The track's width in pixels, which decides how many axis labels fit
+  // and whether a duration fits inside its bar.
+  let trackWidth = 0;
+
   function drawAxis() {
     const ticks = [];
     if (axis) {
-      const step = niceStep(axis.total, 5);
+      const step = niceStep(axis.total, Math.max(2, Math.floor(trackWidth / 80)));
       for (let at = 0; at <= axis.total + 1e-9; at += step) ticks.push(at);
     }
     replaceChildren(
@@ -141,7 +145,7 @@ export function mountWaterfall(container, { spans, trace, onSelect, initialSpanI
     const label = h("span", { class: "wf-duration" }, text);
     if (left + width <= 72) {
       label.style.left = `${left + width}%`;
-    } else if (width >= 14) {
+    } else if ((width / 100) * trackWidth >= text.length * 7 + 12) {
       label.classList.add("wf-duration-inside");
       label.style.right = `${100 - left - width}%`;
     } else {
@@ -206,6 +210,11 @@ export function mountWaterfall(container, { spans, trace, onSelect, initialSpanI
 
   function renderRows() {
     frame = 0;
+    if (axisTrack.clientWidth !== trackWidth) {
+      trackWidth = axisTrack.clientWidth;
+      rendered = new Map();
+      drawAxis();
+    }
     const first = Math.max(0, Math.floor(scroller.scrollTop / ROW_HEIGHT) - OVERSCAN_ROWS);
     const last = Math.min(visible.length, Math.ceil((scroller.scrollTop + scroller.clientHeight) / ROW_HEIGHT) + OVERSCAN_ROWS);
     const next = new Map();
@@ -330,7 +339,6 @@ export function mountWaterfall(container, { spans, trace, onSelect, initialSpanI
     event.preventDefault();
   });
 
-  drawAxis();
   computeVisible();
   const initial = initialSpanId ? nodes.findIndex((node) => node.span.span_id === initialSpanId) : -1;
   if (initial >= 0) select(initial);

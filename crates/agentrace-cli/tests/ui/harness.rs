@@ -374,7 +374,14 @@ where
     let page = Page { client: new_browser().await, base_url: server.base_url.clone(), http: reqwest::Client::new() };
     page.set_viewport(DESKTOP).await;
     let outcome = AssertUnwindSafe(test(page.clone())).catch_unwind().await;
-    page.screenshot(if outcome.is_ok() { name.to_owned() } else { format!("{name}-failed") }.as_str()).await;
+    let (kept, stale) = if outcome.is_ok() {
+        (name.to_owned(), format!("{name}-failed"))
+    } else {
+        (format!("{name}-failed"), name.to_owned())
+    };
+    page.screenshot(&kept).await;
+    // A screenshot of an earlier run's other outcome would mislead.
+    let _ = std::fs::remove_file(screenshot_dir().join(format!("{stale}.png")));
     let console = AssertUnwindSafe(page.assert_no_console_errors()).catch_unwind().await;
     let _ = page.client.clone().close().await;
     drop(server);

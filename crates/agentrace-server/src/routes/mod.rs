@@ -16,7 +16,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::AppState;
 
-/// Every route of the router, as written in the OpenAPI document.
+/// Every route of the router, as written in the OpenAPI document, but the
+/// web UI's pages and assets (`crate::ui::PAGES`), which are not API.
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/readyz"),
