@@ -142,13 +142,11 @@ export function render(root, context) {
   const pageLabel = h("span", { class: "page-label" });
   const liveBox = h("input", { type: "checkbox", id: "live-toggle", checked: filters.live });
 
-  function sortHeader(label, sortKey) {
-    const pair = SORTS[sortKey];
-    const direction = filters.sort === pair.desc ? "descending" : filters.sort === pair.asc ? "ascending" : "none";
-    const arrow = direction === "descending" ? " ↓" : direction === "ascending" ? " ↑" : "";
-    return h(
+  const sortHeaders = Object.entries(SORTS).map(([sortKey, pair]) => {
+    const arrow = h("span", { class: "sort-arrow", "aria-hidden": "true" });
+    const header = h(
       "th",
-      { scope: "col", "aria-sort": direction, class: sortKey === "duration" ? "col-num" : null },
+      { scope: "col", class: sortKey === "duration" ? "col-num" : null },
       h(
         "button",
         {
@@ -160,10 +158,19 @@ export function render(root, context) {
             applyFilters();
           },
         },
-        label,
+        sortKey === "time" ? "Time" : "Duration",
         arrow,
       ),
     );
+    return { header, arrow, pair };
+  });
+
+  function showSort() {
+    for (const { header, arrow, pair } of sortHeaders) {
+      const direction = filters.sort === pair.desc ? "descending" : filters.sort === pair.asc ? "ascending" : "none";
+      header.setAttribute("aria-sort", direction);
+      arrow.textContent = direction === "descending" ? " ↓" : direction === "ascending" ? " ↑" : "";
+    }
   }
 
   const table = h(
@@ -175,12 +182,12 @@ export function render(root, context) {
       h(
         "tr",
         {},
-        sortHeader("Time", "time"),
+        sortHeaders[0].header,
         h("th", { scope: "col" }, "Name"),
         h("th", { scope: "col" }, "Session"),
         h("th", { scope: "col" }, "User"),
         h("th", { scope: "col" }, "Status"),
-        sortHeader("Duration", "duration"),
+        sortHeaders[1].header,
         h("th", { scope: "col", class: "col-num" }, "Spans"),
         h("th", { scope: "col", class: "col-num" }, "Tokens"),
         h("th", { scope: "col", class: "col-num" }, "Cost"),
@@ -189,8 +196,19 @@ export function render(root, context) {
     tableBody,
   );
 
+  /** Shows the list for the current filters, keeping the page (and the focus) as it is. */
   function applyFilters() {
-    context.navigate(filtersUrl(filters), { replace: true });
+    history.replaceState(null, "", filtersUrl(filters));
+    rangeSelect.value = filters.range;
+    statusSelect.value = filters.status;
+    for (const input of textInputs.map((label) => label.querySelector("input"))) {
+      if (input.value.trim() !== filters[input.name]) input.value = filters[input.name];
+    }
+    clearButton.hidden = !hasFilters(filters);
+    showSort();
+    cursors.length = 0;
+    knownIds = null;
+    load(null, { busy: true });
   }
 
   const rangeSelect = h(
@@ -258,6 +276,7 @@ export function render(root, context) {
     "Clear filters",
   );
   clearButton.hidden = !hasFilters(filters);
+  showSort();
   liveBox.addEventListener("change", () => {
     filters.live = liveBox.checked;
     history.replaceState(null, "", filtersUrl(filters));
@@ -285,13 +304,13 @@ export function render(root, context) {
     if (!cursors.length) return;
     setLive(false);
     const previous = cursors.pop();
-    load(previous, { paging: true });
+    load(previous, { busy: true });
   });
   nextButton.addEventListener("click", () => {
     if (!nextCursor) return;
     setLive(false);
     cursors.push(currentCursor);
-    load(nextCursor, { paging: true });
+    load(nextCursor, { busy: true });
   });
 
   const listSection = h(
@@ -370,9 +389,9 @@ export function render(root, context) {
       : "";
   }
 
-  async function load(cursor, { live = false, paging = false } = {}) {
+  async function load(cursor, { live = false, busy = false } = {}) {
     const sequence = ++loadSequence;
-    if (paging) root.setAttribute("aria-busy", "true");
+    if (busy) root.setAttribute("aria-busy", "true");
     let page;
     try {
       page = await api.traces(apiParams(filters, context.project, cursor), context.signal);
@@ -387,7 +406,6 @@ export function render(root, context) {
     nextCursor = page.next_cursor;
     if (page.items.length === 0 && !cursor && !hasFilters(filters)) showOnboarding();
     else showList(page, { live });
-    if (paging) root.setAttribute("aria-busy", "false");
     context.ready();
   }
 

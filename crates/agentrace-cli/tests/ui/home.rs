@@ -9,7 +9,7 @@ async fn empty_state_shows_this_servers_address() {
         page.open("/").await;
         page.find(".onboarding").await;
         let address = page.texts(".server-address").await;
-        assert_eq!(address, [page.base_url.clone()]);
+        assert_eq!(address, std::slice::from_ref(&page.base_url));
         let otlp = page.texts("#setup-otlp").await;
         assert_eq!(otlp, [format!("export OTEL_EXPORTER_OTLP_ENDPOINT={}", page.base_url)]);
         let langsmith = page.texts("#setup-langsmith").await;
