@@ -133,8 +133,8 @@ export function render(root, context) {
   let emptyTimer = null;
   let textTimer = null;
   let onboardingShown = false;
+  let shownSnapshot = null;
 
-  const countText = h("span", { class: "page-count" });
   const tableBody = h("tbody");
   const content = h("div", { class: "traces-content" });
   const previousButton = h("button", { type: "button", class: "button", disabled: true }, "← Previous");
@@ -323,7 +323,7 @@ export function render(root, context) {
 
   replaceChildren(
     root,
-    h("div", { class: "page-head" }, h("h1", {}, "Traces"), context.project ? h("span", { class: "project-tag" }, context.project) : null, countText),
+    h("div", { class: "page-head" }, h("h1", {}, "Traces"), context.project ? h("span", { class: "project-tag" }, context.project) : null),
     content,
   );
   replaceChildren(content, loading());
@@ -349,7 +349,6 @@ export function render(root, context) {
     if (!onboardingShown) {
       onboardingShown = true;
       replaceChildren(content, onboarding(location.origin));
-      countText.textContent = "";
     }
     if (!emptyTimer) {
       emptyTimer = setInterval(() => {
@@ -366,6 +365,11 @@ export function render(root, context) {
       context.refreshProjects();
     }
     if (content.firstChild !== listSection) replaceChildren(content, listSection);
+    // A live check that found nothing new leaves the rows alone (a click
+    // in progress on one of them is not lost).
+    const snapshot = JSON.stringify(page.items);
+    if (live && snapshot === shownSnapshot) return;
+    shownSnapshot = snapshot;
     const firstLoad = knownIds === null;
     const previouslyKnown = knownIds || new Set();
     knownIds = new Set(page.items.map((trace) => trace.trace_id));
@@ -380,13 +384,9 @@ export function render(root, context) {
         page.items.map((trace) => traceRow(trace, live && !firstLoad && !previouslyKnown.has(trace.trace_id))),
       );
     }
-    const pageNumber = cursors.length + 1;
-    pageLabel.textContent = `Page ${pageNumber}`;
+    pageLabel.textContent = `Page ${cursors.length + 1}`;
     previousButton.disabled = cursors.length === 0;
     nextButton.disabled = !nextCursor;
-    countText.textContent = page.items.length
-      ? `${pageNumber > 1 ? `${(pageNumber - 1) * PAGE_SIZE + 1}–` : ""}${(pageNumber - 1) * PAGE_SIZE + page.items.length}${nextCursor ? "+" : ""} shown`
-      : "";
   }
 
   async function load(cursor, { live = false, busy = false } = {}) {
