@@ -9,7 +9,7 @@ use crate::seed;
 const PAGES: [(&str, &str, &str); 6] = [
     ("traces", "/", "#view tr.trace-row"),
     ("trace", "/traces/checkout-1?span=llm-plan", ".span-detail .message"),
-    ("failed-trace", "/traces/failing-1?span=refund-tool", ".span-detail .error-text"),
+    ("error-trace", "/traces/failing-1?span=refund-tool", ".span-detail .error-text"),
     ("sessions", "/sessions", "#view tr.session-row"),
     ("session", "/sessions/sess-a", "#view .turn"),
     ("stats", "/stats", "[data-chart=tokens] svg"),
