@@ -360,6 +360,30 @@ where
     Test: FnOnce(Page) -> Outcome,
     Outcome: Future<Output = ()>,
 {
+    let _shared = RUNNING.read().await;
+    run_test(name, store, test).await;
+}
+
+/// Like [`run`], while no other test of this binary runs: for the test
+/// that times the page, which another browser and server beside it on a
+/// small machine would slow down.
+pub async fn run_alone<Test, Outcome>(name: &str, store: Store, test: Test)
+where
+    Test: FnOnce(Page) -> Outcome,
+    Outcome: Future<Output = ()>,
+{
+    let _exclusive = RUNNING.write().await;
+    run_test(name, store, test).await;
+}
+
+/// Held shared by every running test, and exclusively by [`run_alone`].
+static RUNNING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+async fn run_test<Test, Outcome>(name: &str, store: Store, test: Test)
+where
+    Test: FnOnce(Page) -> Outcome,
+    Outcome: Future<Output = ()>,
+{
     let (server, _database) = match store {
         Store::Sqlite => {
             let file = agentrace_testkit::sqlite::TempSqlite::new();
