@@ -23,7 +23,7 @@ use agentrace_core::time::{to_micros_precision, Timestamp};
 use agentrace_core::{Attachment, Feedback, SpanId, SpanPiece, SpanType, Status, TokenUsage, TraceId, TracePiece};
 use agentrace_store::WriteBatch;
 use chrono::Duration as TimeDelta;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 
 pub const SPANS_PER_TRACE: usize = 50;
 pub const TRACES_PER_SESSION: u64 = 10;
@@ -71,14 +71,82 @@ pub const PRODUCT_WORDS: usize = WORD_HEADS.len() * WORD_MIDDLES.len() * WORD_TA
 /// Filler text: common English words, none containing a product word,
 /// the common word or an order number.
 const FILLER: &[&str] = &[
-    "the", "customer", "asked", "about", "their", "order", "shipping", "delay", "invoice", "account", "password",
-    "reset", "search", "results", "found", "three", "relevant", "documents", "summarise", "answer", "politely",
-    "check", "inventory", "warehouse", "tracking", "number", "carrier", "estimated", "delivery", "weekend",
-    "apologise", "escalate", "tool", "returned", "status", "pending", "approved", "subscription", "renewal",
-    "discount", "coupon", "expired", "valid", "region", "europe", "pricing", "tier", "enterprise", "ticket",
-    "opened", "closed", "priority", "high", "low", "because", "which", "would", "should", "could", "before",
-    "after", "while", "context", "window", "retrieved", "knowledge", "base", "article", "section", "paragraph",
-    "quote", "json", "schema", "field", "missing", "required",
+    "the",
+    "customer",
+    "asked",
+    "about",
+    "their",
+    "order",
+    "shipping",
+    "delay",
+    "invoice",
+    "account",
+    "password",
+    "reset",
+    "search",
+    "results",
+    "found",
+    "three",
+    "relevant",
+    "documents",
+    "summarise",
+    "answer",
+    "politely",
+    "check",
+    "inventory",
+    "warehouse",
+    "tracking",
+    "number",
+    "carrier",
+    "estimated",
+    "delivery",
+    "weekend",
+    "apologise",
+    "escalate",
+    "tool",
+    "returned",
+    "status",
+    "pending",
+    "approved",
+    "subscription",
+    "renewal",
+    "discount",
+    "coupon",
+    "expired",
+    "valid",
+    "region",
+    "europe",
+    "pricing",
+    "tier",
+    "enterprise",
+    "ticket",
+    "opened",
+    "closed",
+    "priority",
+    "high",
+    "low",
+    "because",
+    "which",
+    "would",
+    "should",
+    "could",
+    "before",
+    "after",
+    "while",
+    "context",
+    "window",
+    "retrieved",
+    "knowledge",
+    "base",
+    "article",
+    "section",
+    "paragraph",
+    "quote",
+    "json",
+    "schema",
+    "field",
+    "missing",
+    "required",
 ];
 
 const TOOLS: [&str; 5] = ["search_docs", "lookup_order", "fetch_tracking", "create_ticket", "send_email"];
@@ -446,7 +514,10 @@ fn model_call(span: &mut SpanPiece, model: &str, provider: &str, question: &str,
     let prompt = 800 + random.below(3_000) as i64;
     let completion = 50 + random.below(600) as i64;
     let cache_read = random.percent(40).then(|| prompt / 2);
-    span.tokens = Some(TokenUsage { prompt: Some(prompt), completion: Some(completion), cache_read, ..Default::default() }.with_total());
+    span.tokens = Some(
+        TokenUsage { prompt: Some(prompt), completion: Some(completion), cache_read, ..Default::default() }
+            .with_total(),
+    );
     span.input = Some(json!({"messages": [
         {"role": "system", "content": "You are a helpful support agent. Use the tools when needed."},
         {"role": "user", "content": question},

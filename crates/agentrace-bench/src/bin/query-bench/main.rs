@@ -108,9 +108,11 @@ impl Sizes {
             stats_samples: options.stats_samples.unwrap_or(if smoke { 3 } else { 40 }),
         };
         let session_spans = SPANS_PER_TRACE as u64 * TRACES_PER_SESSION;
-        for (flag, spans) in
-            [("--spans", sizes.postgres_spans), ("--sqlite-spans", sizes.sqlite_spans), ("--small-spans", sizes.small_spans)]
-        {
+        for (flag, spans) in [
+            ("--spans", sizes.postgres_spans),
+            ("--sqlite-spans", sizes.sqlite_spans),
+            ("--small-spans", sizes.small_spans),
+        ] {
             if spans == 0 || spans % session_spans != 0 {
                 bail!("{flag} must be a positive multiple of {session_spans} (whole sessions of 50-span traces)");
             }

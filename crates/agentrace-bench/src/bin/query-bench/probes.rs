@@ -142,9 +142,7 @@ impl Loaded {
         let sessions = self.traces / TRACES_PER_SESSION;
         let list = |filter: TraceFilter, expect: Expect| Probe::Traces(filter, expect);
         match read {
-            Read::ListFirstPage => {
-                list(TraceFilter::default(), Expect::Exactly(page.min(self.traces as usize + 1)))
-            }
+            Read::ListFirstPage => list(TraceFilter::default(), Expect::Exactly(page.min(self.traces as usize + 1))),
             Read::ListBySession => list(
                 TraceFilter { session_id: Some(Dataset::session_id(random.below(sessions))), ..Default::default() },
                 Expect::Exactly(TRACES_PER_SESSION as usize),
@@ -163,13 +161,10 @@ impl Loaded {
                 let word = dataset::product_word(random.below(PRODUCT_WORDS as u64) as usize);
                 list(TraceFilter { q: Some(word), ..Default::default() }, Expect::Between(0, page))
             }
-            Read::ListByCommonWord => list(
-                TraceFilter { q: Some(COMMON_WORD.to_owned()), ..Default::default() },
-                Expect::Between(1, page),
-            ),
-            Read::BigTrace => {
-                Probe::Trace(Dataset::big_trace_id(), Expect::Exactly(self.dataset.big_trace_spans))
+            Read::ListByCommonWord => {
+                list(TraceFilter { q: Some(COMMON_WORD.to_owned()), ..Default::default() }, Expect::Between(1, page))
             }
+            Read::BigTrace => Probe::Trace(Dataset::big_trace_id(), Expect::Exactly(self.dataset.big_trace_spans)),
             Read::SmallTrace => {
                 Probe::Trace(Dataset::trace_id(any_trace(random)), Expect::Exactly(dataset::SPANS_PER_TRACE))
             }
@@ -320,7 +315,9 @@ fn check_rows(probe: &Probe, rows: usize) -> anyhow::Result<()> {
 async fn store_read(store: &Arc<dyn TraceStore>, probe: &Probe) -> anyhow::Result<usize> {
     let page = PageRequest { limit: DEFAULT_PAGE_LIMIT, cursor: None };
     Ok(match probe {
-        Probe::Traces(filter, _) => store.list_traces(filter, TraceSort::StartTimeDesc, &page, false).await?.items.len(),
+        Probe::Traces(filter, _) => {
+            store.list_traces(filter, TraceSort::StartTimeDesc, &page, false).await?.items.len()
+        }
         Probe::Trace(trace_id, _) => {
             let detail = store.trace(trace_id).await?.context("trace not found")?;
             store.trace_stats(trace_id).await?.context("no trace stats")?;

@@ -115,7 +115,8 @@ impl BackendReport {
             );
         }
         println!();
-        let (small_label, full_label) = (format!("{} spans", thousands(small.spans)), format!("{} spans", thousands(full.spans)));
+        let (small_label, full_label) =
+            (format!("{} spans", thousands(small.spans)), format!("{} spans", thousands(full.spans)));
         println!(
             "{:<40}  {:^21}  {:^32}  {:>6}  {:>10}  {:<15} {}",
             "GET through the HTTP API", small_label, full_label, "growth", "store", "target", "verdict"
@@ -136,13 +137,15 @@ impl BackendReport {
             let target_met = target.is_none_or(|(percentile, limit)| after.http.at(percentile) < limit);
             let target_text = target.map_or_else(
                 || "-".to_owned(),
-                |(percentile, limit)| format!("{} < {}", percentile_name(percentile), millis(limit).replace(".00", "")),
+                |(percentile, limit)| format!("{} < {} ms", percentile_name(percentile), limit.as_millis()),
             );
             let verdict = match (target_met, growth_met) {
                 (true, true) => "met".to_owned(),
                 (false, true) => "MISSED (target)".to_owned(),
                 (true, false) => format!("MISSED ({} grew more than {MAX_GROWTH}x)", percentile_name(growth_at)),
-                (false, false) => format!("MISSED (target; {} grew more than {MAX_GROWTH}x)", percentile_name(growth_at)),
+                (false, false) => {
+                    format!("MISSED (target; {} grew more than {MAX_GROWTH}x)", percentile_name(growth_at))
+                }
             };
             all_met &= target_met && growth_met;
             println!(
