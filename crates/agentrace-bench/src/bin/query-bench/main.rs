@@ -73,6 +73,12 @@ struct Options {
     #[arg(long)]
     stats_samples: Option<usize>,
 
+    /// An empty PostgreSQL database to load, left as loaded afterwards (to
+    /// inspect plans); by default a throwaway one from the test cluster
+    /// (agentrace-testkit).
+    #[arg(long, env = "AGENTRACE_BENCH_DATABASE_URL")]
+    database_url: Option<String>,
+
     /// Run everything at a tiny size, to check that the benchmark works.
     #[arg(long)]
     smoke: bool,
@@ -139,28 +145,37 @@ impl Sizes {
 
 /// The database a backend run reads, kept alive (and dropped) with it.
 pub enum Storage {
-    Postgres(agentrace_testkit::postgres::TestDatabase),
+    Postgres {
+        url: String,
+        /// The test cluster's database, dropped after the run; `None` for
+        /// one the user named, which is left as loaded for inspection.
+        _throwaway: Option<agentrace_testkit::postgres::TestDatabase>,
+    },
     Sqlite(agentrace_testkit::sqlite::TempSqlite),
 }
 
 impl Storage {
-    async fn fresh(backend: BackendKind) -> anyhow::Result<Storage> {
-        Ok(match backend {
-            BackendKind::Postgres => Storage::Postgres(agentrace_testkit::postgres::fresh_database().await?),
-            BackendKind::Sqlite => Storage::Sqlite(agentrace_testkit::sqlite::TempSqlite::new()),
+    async fn fresh(backend: BackendKind, database_url: Option<&str>) -> anyhow::Result<Storage> {
+        Ok(match (backend, database_url) {
+            (BackendKind::Postgres, Some(url)) => Storage::Postgres { url: url.to_owned(), _throwaway: None },
+            (BackendKind::Postgres, None) => {
+                let database = agentrace_testkit::postgres::fresh_database().await?;
+                Storage::Postgres { url: database.url().to_owned(), _throwaway: Some(database) }
+            }
+            (BackendKind::Sqlite, _) => Storage::Sqlite(agentrace_testkit::sqlite::TempSqlite::new()),
         })
     }
 
     pub fn name(&self) -> &'static str {
         match self {
-            Storage::Postgres(_) => "postgres",
+            Storage::Postgres { .. } => "postgres",
             Storage::Sqlite(_) => "sqlite",
         }
     }
 
     fn server_args(&self) -> Vec<String> {
         match self {
-            Storage::Postgres(database) => vec!["--database-url".to_owned(), database.url().to_owned()],
+            Storage::Postgres { url, .. } => vec!["--database-url".to_owned(), url.clone()],
             Storage::Sqlite(file) => vec!["--sqlite-path".to_owned(), file.path().display().to_string()],
         }
     }
@@ -168,9 +183,14 @@ impl Storage {
     /// Migrates the empty database and opens the store on it.
     async fn open(&self) -> anyhow::Result<Arc<dyn TraceStore>> {
         Ok(match self {
-            Storage::Postgres(database) => {
-                agentrace_store_postgres::migrations::apply_url(database.url()).await.context("migrating")?;
-                Arc::new(agentrace_store_postgres::PostgresStore::connect(database.url(), 2).await?)
+            Storage::Postgres { url, .. } => {
+                agentrace_store_postgres::migrations::apply_url(url).await.context("migrating")?;
+                let store = agentrace_store_postgres::PostgresStore::connect(url, 2).await?;
+                let spans = store.count_spans().await?;
+                if spans != 0 {
+                    bail!("the database already holds {spans} spans: query-bench needs an empty one");
+                }
+                Arc::new(store)
             }
             Storage::Sqlite(file) => {
                 let path = file.path().to_owned();
@@ -185,8 +205,9 @@ impl Storage {
     /// days, and as `ANALYZE` does for SQLite's query planner.
     pub async fn analyze(&self) -> anyhow::Result<()> {
         match self {
-            Storage::Postgres(database) => {
-                let client = database.connect().await?;
+            Storage::Postgres { url, .. } => {
+                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+                tokio::spawn(connection);
                 client.batch_execute("VACUUM (ANALYZE) agent.traces, agent.spans").await.context("VACUUM ANALYZE")?;
             }
             Storage::Sqlite(file) => {
@@ -223,7 +244,7 @@ async fn run(options: Options) -> anyhow::Result<bool> {
     report::print_preamble(&binary, &sizes);
     let mut all_met = true;
     for backend in options.backends.clone() {
-        let report = run_backend(backend, &binary, &options.server_args, sizes)
+        let report = run_backend(backend, &binary, &options, sizes)
             .await
             .with_context(|| format!("benchmarking the {} backend", backend.name()))?;
         all_met &= report.print();
@@ -234,10 +255,10 @@ async fn run(options: Options) -> anyhow::Result<bool> {
 async fn run_backend(
     backend: BackendKind,
     binary: &std::path::Path,
-    server_args: &[String],
+    options: &Options,
     sizes: Sizes,
 ) -> anyhow::Result<BackendReport> {
-    let storage = Storage::fresh(backend).await?;
+    let storage = Storage::fresh(backend, options.database_url.as_deref()).await?;
     let store = storage.open().await?;
     // Every trace starts before this instant; "the last 24 hours" end here.
     let dataset = Dataset::new(chrono::Utc::now(), sizes.big_trace_spans);
@@ -249,7 +270,7 @@ async fn run_backend(
         let load = load::load(&store, &storage, dataset, loaded_traces, traces, loaded_traces == 0).await?;
         loaded_traces = traces;
         let loaded = Loaded { dataset, traces };
-        let server = Server::start(binary, &storage.server_args(), server_args).await?;
+        let server = Server::start(binary, &storage.server_args(), &options.server_args).await?;
         let measured = measure(&server, &store, &loaded, &sizes).await;
         server.stop().await?;
         let (measurements, machine) = measured?;
