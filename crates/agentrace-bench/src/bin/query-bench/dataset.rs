@@ -513,7 +513,7 @@ fn model_call(span: &mut SpanPiece, model: &str, provider: &str, question: &str,
     span.provider = Some(provider.to_owned());
     let prompt = 800 + random.below(3_000) as i64;
     let completion = 50 + random.below(600) as i64;
-    let cache_read = random.percent(40).then(|| prompt / 2);
+    let cache_read = random.percent(40).then_some(prompt / 2);
     span.tokens = Some(
         TokenUsage { prompt: Some(prompt), completion: Some(completion), cache_read, ..Default::default() }
             .with_total(),

@@ -118,8 +118,8 @@ impl BackendReport {
         let (small_label, full_label) =
             (format!("{} spans", thousands(small.spans)), format!("{} spans", thousands(full.spans)));
         println!(
-            "{:<40}  {:^21}  {:^32}  {:>6}  {:>10}  {:<15} {}",
-            "GET through the HTTP API", small_label, full_label, "growth", "store", "target", "verdict"
+            "{:<40}  {small_label:^21}  {full_label:^32}  {:>6}  {:>10}  {:<15} verdict",
+            "GET through the HTTP API", "growth", "store", "target"
         );
         println!(
             "{:<40}  {:>10} {:>10}  {:>10} {:>10} {:>10}  {:>6}  {:>10}  {:<15}",
