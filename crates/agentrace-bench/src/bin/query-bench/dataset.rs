@@ -17,7 +17,9 @@
 //!
 //! Everything is derived from the trace's number by a seeded generator: the
 //! first N traces are the same whatever the full size, so the small
-//! measurement reads a prefix of the large one with the same shape.
+//! measurement reads a prefix of the large one with the same shape. Each
+//! loading step writes its sessions in start order, as production ingests
+//! them, so that a day's rows sit together on disk.
 
 use agentrace_core::time::{to_micros_precision, Timestamp};
 use agentrace_core::{Attachment, Feedback, SpanId, SpanPiece, SpanType, Status, TokenUsage, TraceId, TracePiece};
@@ -264,11 +266,23 @@ impl Dataset {
         Session { project, agent_name, user, model, start: self.anchor - TimeDelta::milliseconds(offset_ms) }
     }
 
-    /// Traces `[first, last)` (each with its spans, and the feedback and
+    /// Sessions `[first, last)` in the order they started: the order their
+    /// traces reach a store in production, so that rows of one period sit
+    /// together on disk as they would, rather than scattered by number.
+    pub fn sessions_in_time_order(&self, first: u64, last: u64) -> Vec<u64> {
+        let mut sessions: Vec<(Timestamp, u64)> =
+            (first..last).map(|session| (self.session(session).start, session)).collect();
+        sessions.sort();
+        sessions.into_iter().map(|(_, session)| session).collect()
+    }
+
+    /// The traces of `sessions` (each with its spans, and the feedback and
     /// attachments some carry), in one write batch.
-    pub fn batch(&self, first: u64, last: u64) -> WriteBatch {
+    pub fn batch(&self, sessions: &[u64]) -> WriteBatch {
+        let traces =
+            sessions.iter().flat_map(|session| (session * TRACES_PER_SESSION)..((session + 1) * TRACES_PER_SESSION));
         let mut batch = WriteBatch::default();
-        for trace in first..last {
+        for trace in traces {
             let session_number = trace / TRACES_PER_SESSION;
             let session = self.session(session_number);
             let turn = trace % TRACES_PER_SESSION;
@@ -549,7 +563,7 @@ mod tests {
 
     #[test]
     fn every_trace_has_fifty_spans_in_one_tree_and_the_long_one_a_thousand() {
-        let batch = dataset().batch(0, 20);
+        let batch = dataset().batch(&[0, 1]);
         assert_eq!(batch.traces.len(), 20);
         assert_eq!(batch.spans.len(), 20 * SPANS_PER_TRACE);
         for trace in &batch.traces {
@@ -567,7 +581,7 @@ mod tests {
     #[test]
     fn sessions_hold_ten_traces_and_the_last_day_is_denser_than_the_others() {
         let dataset = dataset();
-        let batch = dataset.batch(0, 2_000);
+        let batch = dataset.batch(&(0..200).collect::<Vec<u64>>());
         let sessions: std::collections::HashSet<&String> =
             batch.traces.iter().filter_map(|trace| trace.session_id.as_ref()).collect();
         assert_eq!(sessions.len(), 200);
@@ -580,7 +594,7 @@ mod tests {
 
     #[test]
     fn the_order_number_finds_one_trace_and_the_words_are_as_common_as_promised() {
-        let batch = dataset().batch(0, 2_000);
+        let batch = dataset().batch(&(0..200).collect::<Vec<u64>>());
         let questions: Vec<String> = batch
             .spans
             .iter()
@@ -602,8 +616,14 @@ mod tests {
     #[test]
     fn a_prefix_of_the_traces_is_the_same_whatever_the_size() {
         let dataset = dataset();
-        let small = dataset.batch(0, 10);
-        let large = dataset.batch(0, 30);
+        let small = dataset.batch(&[0]);
+        let large = dataset.batch(&[0, 1, 2]);
         assert_eq!(small.spans[..], large.spans[..small.spans.len()]);
+        let ordered = dataset.sessions_in_time_order(0, 50);
+        let mut sorted = ordered.clone();
+        sorted.sort();
+        assert_eq!(sorted, (0..50).collect::<Vec<u64>>(), "every session once");
+        let starts: Vec<Timestamp> = ordered.iter().map(|&session| dataset.session(session).start).collect();
+        assert!(starts.windows(2).all(|pair| pair[0] <= pair[1]), "in start order");
     }
 }

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use agentrace_store::{TraceStore, WriteBatch};
 use anyhow::Context;
 
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, TRACES_PER_SESSION};
 use crate::Storage;
 
-/// Traces per write: 2,500 spans, the size of a busy ingest batch.
-const TRACES_PER_WRITE: u64 = 50;
+/// Sessions per write: 50 traces, 2,500 spans, the size of a busy ingest batch.
+const SESSIONS_PER_WRITE: usize = 5;
 
 /// How long one loading step took.
 pub struct LoadFigures {
@@ -23,8 +23,8 @@ pub struct LoadFigures {
     pub analyze: Duration,
 }
 
-/// Writes traces `[first, last)` (and the long trace when asked) and
-/// refreshes the planner's statistics.
+/// Writes the sessions of traces `[first, last)` in start order (and the
+/// long trace when asked) and refreshes the planner's statistics.
 pub async fn load(
     store: &Arc<dyn TraceStore>,
     storage: &Storage,
@@ -41,13 +41,11 @@ pub async fn load(
         if with_big_trace && sender.blocking_send(dataset.big_trace_batch()).is_err() {
             return;
         }
-        let mut next = first;
-        while next < last {
-            let end = (next + TRACES_PER_WRITE).min(last);
-            if sender.blocking_send(dataset.batch(next, end)).is_err() {
+        let sessions = dataset.sessions_in_time_order(first / TRACES_PER_SESSION, last / TRACES_PER_SESSION);
+        for chunk in sessions.chunks(SESSIONS_PER_WRITE) {
+            if sender.blocking_send(dataset.batch(chunk)).is_err() {
                 return;
             }
-            next = end;
         }
     });
     let mut spans = 0;
