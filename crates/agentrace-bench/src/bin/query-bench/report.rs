@@ -104,8 +104,10 @@ impl BackendReport {
         for stage in &self.stages {
             let load = &stage.load;
             println!(
-                "load: {:>9} spans written in {:.1} s ({} spans/s) through TraceStore::write in 2,500-span \
-                 batches, {maintenance} {:.1} s; measured with the machine {:.0}% busy, load average {:.2}",
+                "load: to {:>9} spans, {} written in {:.1} s ({} spans/s) through TraceStore::write in \
+                 2,500-span batches, {maintenance} {:.1} s; reads measured with the machine {:.0}% busy, load \
+                 average {:.2}",
+                thousands(stage.spans),
                 thousands(load.spans),
                 load.write.as_secs_f64(),
                 thousands((load.spans as f64 / load.write.as_secs_f64().max(1e-9)) as u64),
