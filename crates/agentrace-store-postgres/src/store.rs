@@ -27,7 +27,7 @@
 //! and sent in pipelined groups: a batch costs three round trips (BEGIN,
 //! the locks and the reads; the span writes; the trace rows and COMMIT)
 //! whatever it holds, which is what lets small batches (one span per
-//! request) commit often. Their plans are generic (see [`PostgresStore::connect`]).
+//! request) commit often.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -69,16 +69,9 @@ impl PostgresStore {
                 Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
             Pool::builder(manager).max_size(size).build().map_err(|error| StoreError::Internal(error.to_string()))
         };
-        // The write statements bind arrays, whose best plans do not depend
-        // on their length; planning them anew for each batch (PostgreSQL
-        // does for the first five, and whenever a generic plan looks
-        // costlier) was a tenth of the database's work in small batches.
-        let mut writer_config = config.clone();
-        let options = writer_config.get_options().map_or_else(String::new, |options| format!("{options} "));
-        writer_config.options(format!("{options}-c plan_cache_mode=force_generic_plan"));
         let store = PostgresStore {
-            pool: pool_of(config, max_connections)?,
-            writers: pool_of(writer_config, WRITE_CONNECTIONS)?,
+            pool: pool_of(config.clone(), max_connections)?,
+            writers: pool_of(config, WRITE_CONNECTIONS)?,
         };
         store.ping().await?;
         Ok(store)
