@@ -260,8 +260,21 @@ impl Page {
         })
     }
 
+    /// Clicks the element matching `css`. A view may rebuild a row between
+    /// finding it and clicking it (the waterfall redraws its rows when a
+    /// scroll bar comes or goes); a user's click lands on whatever is there,
+    /// so a stale element is found again rather than failing the test.
     pub async fn click(&self, css: &str) {
-        self.find(css).await.click().await.unwrap_or_else(|error| panic!("clicking {css}: {error}"));
+        let started = Instant::now();
+        loop {
+            match self.find(css).await.click().await {
+                Ok(()) => return,
+                Err(error) if error.is_stale_element_reference() && started.elapsed() < WAIT_LIMIT => {
+                    tokio::time::sleep(POLL_INTERVAL).await;
+                }
+                Err(error) => panic!("clicking {css}: {error}"),
+            }
+        }
     }
 
     /// The text of every element matching `css`, in document order.
@@ -302,7 +315,16 @@ impl Page {
 
     /// Sends keys to the element matching `css`.
     pub async fn press(&self, css: &str, keys: &str) {
-        self.find(css).await.send_keys(keys).await.unwrap_or_else(|error| panic!("typing into {css}: {error}"));
+        let started = Instant::now();
+        loop {
+            match self.find(css).await.send_keys(keys).await {
+                Ok(()) => return,
+                Err(error) if error.is_stale_element_reference() && started.elapsed() < WAIT_LIMIT => {
+                    tokio::time::sleep(POLL_INTERVAL).await;
+                }
+                Err(error) => panic!("typing into {css}: {error}"),
+            }
+        }
     }
 
     /// Chooses an option of the select matching `css` by its value.
