@@ -235,7 +235,7 @@ async fn a_chain_a_thousand_levels_deep() {
 }
 
 #[tokio::test]
-async fn trace_stats_counts_a_trace_without_spans_as_zeros() {
+async fn trace_stats_counts_a_trace_without_spans_as_zeros_and_its_cost_as_unknown() {
     let (_database, client) = migrated().await;
     client.batch_execute("INSERT INTO agent.traces (trace_id, session_id) VALUES ('empty', 's')").await.unwrap();
     let row = client
@@ -248,7 +248,7 @@ async fn trace_stats_counts_a_trace_without_spans_as_zeros() {
         .unwrap();
     let counts: Vec<i64> = (0..5).map(|i| row.get(i)).collect();
     assert_eq!(counts, [0; 5]);
-    assert_eq!(row.get::<_, f64>(5), 0.0);
+    assert_eq!(row.get::<_, Option<f64>>(5), None);
 }
 
 #[tokio::test]

@@ -220,10 +220,10 @@ fn a_chain_a_thousand_levels_deep() {
 }
 
 #[test]
-fn trace_stats_counts_a_trace_without_spans_as_zeros() {
+fn trace_stats_counts_a_trace_without_spans_as_zeros_and_its_cost_as_unknown() {
     let (_file, connection) = migrated();
     connection.execute_batch("INSERT INTO agent.traces (trace_id, session_id) VALUES ('empty', 's')").unwrap();
-    let row: (i64, i64, i64, i64, i64, f64) = connection
+    let row: (i64, i64, i64, i64, i64, Option<f64>) = connection
         .query_row(
             "SELECT total_spans, model_calls, error_spans, prompt_tokens, total_tokens, cost_usd
              FROM agent.trace_stats WHERE trace_id = 'empty'",
@@ -231,7 +231,7 @@ fn trace_stats_counts_a_trace_without_spans_as_zeros() {
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?)),
         )
         .unwrap();
-    assert_eq!(row, (0, 0, 0, 0, 0, 0.0));
+    assert_eq!(row, (0, 0, 0, 0, 0, None));
 }
 
 #[test]

@@ -33,6 +33,7 @@ macro_rules! conformance_tests {
             trace_fields_are_derived_from_spans,
             explicit_trace_fields_beat_derived_ones,
             token_totals_skip_agent_aggregates,
+            unknown_cost_is_not_zero,
             nul_and_invalid_utf8_round_trip_escaped,
             emoji_and_cjk_round_trip,
             one_megabyte_input_round_trips,
@@ -281,6 +282,20 @@ pub async fn token_totals_skip_agent_aggregates(store: Arc<dyn TraceStore>) {
     assert_eq!(stats.completion_tokens, 30);
     assert_eq!(stats.total_tokens, 337, "total falls back to prompt + completion");
     assert_eq!(stats.cost_usd, Some(0.25));
+}
+
+/// A model missing from the price table is unpriced: the trace's cost is
+/// unknown (None), never a silent $0, while its tokens still count.
+pub async fn unknown_cost_is_not_zero(store: Arc<dyn TraceStore>) {
+    let mut call = span("t-unpriced", "llm", None, SpanType::ModelCall, 1, 2);
+    call.model = Some("in-house-model-that-no-price-table-lists".into());
+    call.tokens = Some(TokenUsage { prompt: Some(40), completion: Some(2), ..TokenUsage::default() });
+    let tool_only = span("t-no-calls", "tool", None, SpanType::ToolCall, 1, 2);
+    store.write(spans_only(vec![call, tool_only])).await.unwrap();
+    let unpriced = store.trace_stats(&trace_id("t-unpriced")).await.unwrap().unwrap();
+    assert_eq!((unpriced.total_tokens, unpriced.cost_usd), (42, None));
+    let no_calls = store.trace_stats(&trace_id("t-no-calls")).await.unwrap().unwrap();
+    assert_eq!((no_calls.total_tokens, no_calls.cost_usd), (0, None));
 }
 
 pub async fn nul_and_invalid_utf8_round_trip_escaped(store: Arc<dyn TraceStore>) {

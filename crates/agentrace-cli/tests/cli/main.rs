@@ -79,8 +79,12 @@ fn stdout_of(args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("UTF-8 output")
 }
 
+fn expected_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/cli/expected").join(name)
+}
+
 fn expected(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/cli/expected").join(name);
+    let path = expected_path(name);
     std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
@@ -110,6 +114,11 @@ fn check_every_command(source: &[&str]) {
         let mut full: Vec<&str> = args.to_vec();
         full.extend_from_slice(source);
         let printed = stdout_of(&full);
+        // After an intended change of the output, `AGENTRACE_BLESS=1` writes
+        // what was printed as the new expectation, for review in the diff.
+        if std::env::var_os("AGENTRACE_BLESS").is_some() {
+            std::fs::write(expected_path(file), &printed).expect("expected file written");
+        }
         let wanted = expected(file);
         assert!(
             printed == wanted,

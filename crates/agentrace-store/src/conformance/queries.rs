@@ -467,9 +467,8 @@ pub async fn listed_traces_carry_stats_and_payloads_on_request(store: Arc<dyn Tr
     let listed = store.list_traces(&charlie, TraceSort::StartTimeDesc, &page(10), false).await.unwrap();
     assert_eq!(listed.items[0].stats.error_spans, 1);
     assert_eq!(
-        listed.items[0].stats.cost_usd,
-        Some(0.0),
-        "a trace's own stats count a missing cost as 0, like the view"
+        listed.items[0].stats.cost_usd, None,
+        "a trace with no known cost has none, like the view: unpriced is not free"
     );
 }
 
