@@ -496,10 +496,12 @@ async fn list_projects(client: &impl GenericClient) -> Result<Vec<ProjectSummary
 
 /// The group key of a statistics row, over spans `s` and their traces `t`
 /// (span level) or traces `t` (trace level), as text.
+/// The expression a stats query groups by. Time buckets group by the
+/// truncated timestamp and are spelled as text only once per group (see
+/// [`bucket_label`]): formatting every span's bucket cost a tenth of a
+/// 24-hour query over 400,000 spans.
 fn group_key(group_by: StatsGroupBy, time: &str) -> String {
-    let bucket = |unit: &str| {
-        format!("to_char(date_trunc('{unit}', {time} AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
-    };
+    let bucket = |unit: &str| format!("date_trunc('{unit}', {time} AT TIME ZONE 'UTC')");
     match group_by {
         StatsGroupBy::None => "NULL::text".into(),
         StatsGroupBy::Model => "s.model".into(),
@@ -508,6 +510,16 @@ fn group_key(group_by: StatsGroupBy, time: &str) -> String {
         StatsGroupBy::Hour => bucket("hour"),
         StatsGroupBy::Day => bucket("day"),
     }
+}
+
+/// A grouped stats query whose first column is a UTC bucket start, with
+/// that column spelled in RFC 3339 (`2026-03-01T10:00:00Z`).
+fn bucket_label(grouped: &str) -> String {
+    format!(
+        "SELECT to_char(grouped.key, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), grouped.count, grouped.errors, grouped.percentiles, \
+         grouped.prompt, grouped.completion, grouped.total, grouped.cost, grouped.unpriced \
+         FROM ({grouped}) AS grouped (key, count, errors, percentiles, prompt, completion, total, cost, unpriced)"
+    )
 }
 
 /// `percentile_cont` of each of [`STATS_PERCENTILES`] over `expression`,
@@ -601,6 +613,9 @@ async fn stats(client: &impl GenericClient, query: &StatsQuery) -> Result<Vec<St
             )
         }
     };
+    if matches!(query.group_by, StatsGroupBy::Hour | StatsGroupBy::Day) {
+        sql.text = bucket_label(&sql.text);
+    }
     let mut groups: Vec<StatsGroup> = sql.query(client).await?.iter().map(stats_group_from_row).collect();
     order_groups(query.group_by, &mut groups);
     Ok(groups)
