@@ -495,8 +495,7 @@ async fn list_projects(client: &impl GenericClient) -> Result<Vec<ProjectSummary
 }
 
 /// The group key of a statistics row, over spans `s` and their traces `t`
-/// (span level) or traces `t` (trace level), as text.
-/// The expression a stats query groups by. Time buckets group by the
+/// (span level) or traces `t` (trace level). Time buckets group by the
 /// truncated timestamp and are spelled as text only once per group (see
 /// [`bucket_label`]): formatting every span's bucket cost a tenth of a
 /// 24-hour query over 400,000 spans.
