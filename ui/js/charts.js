@@ -118,7 +118,8 @@ export function timeLines({ width, points, series, ariaLabel, format = String })
 
 /**
  * Horizontal bars, one row per label, each made of stacked parts.
- * rows: [{label, parts: [{value, className, title}]}]
+ * rows: [{label, parts: [{value, className, title}], valueLabel?}] (valueLabel
+ * replaces the formatted total printed after the bar)
  */
 export function horizontalBars({ width, rows, ariaLabel, format = String }) {
   const rowHeight = 26;
@@ -142,7 +143,7 @@ export function horizontalBars({ width, rows, ariaLabel, format = String }) {
       }
       x += barWidth;
     }
-    group.append(s("text", { class: "chart-text chart-value", x: x + 6, y: y + rowHeight / 2 + 4 }, format(total)));
+    group.append(s("text", { class: "chart-text chart-value", x: x + 6, y: y + rowHeight / 2 + 4 }, row.valueLabel ?? format(total)));
     svg.append(group);
   });
   return svg;

@@ -43,6 +43,9 @@ export function formatTokens(value) {
 export function formatCost(value) {
   if (value === null || value === undefined) return "—";
   if (value === 0) return "$0";
+  // A short call to a cheap model costs less than the shown precision;
+  // "$0.0000" would read as free.
+  if (value > 0 && value < 0.00005) return "<$0.0001";
   if (value < 0.01) return `$${value.toFixed(4)}`;
   if (value < 100) return `$${value.toFixed(2)}`;
   return `$${integerFormat.format(Math.round(value))}`;

@@ -195,6 +195,8 @@ export function render(root, context) {
           rows: modelRows.map((group) => ({
             label: group.key,
             parts: [{ value: group.cost_usd || 0, className: "series-cost", title: `${group.key}: ${formatCost(group.cost_usd)}` }],
+            // A model missing from the price table has no cost, not a zero one.
+            valueLabel: group.cost_usd === null && group.unpriced_count ? "unpriced" : formatCost(group.cost_usd),
           })),
         }),
       );

@@ -105,11 +105,14 @@ pub fn counted(value: i64, one: &str, many: &str) -> String {
     format!("{} {}", count(value), if value == 1 { one } else { many })
 }
 
-/// `$12.34`, `$0.0012`, or `-` when unknown (never a made-up zero).
+/// `$12.34`, `$0.0012`, `<$0.0001` for a cost too small to show (a short
+/// call to a cheap model: printed as `$0.0000` it would read as free), or
+/// `-` when unknown (never a made-up zero).
 pub fn cost(value: Option<f64>) -> String {
     match value {
         None => "-".to_owned(),
         Some(value) if value.abs() >= 1.0 => format!("${value:.2}"),
+        Some(value) if value > 0.0 && value < 0.00005 => "<$0.0001".to_owned(),
         Some(value) => format!("${value:.4}"),
     }
 }
@@ -144,6 +147,9 @@ mod tests {
         assert_eq!(counted(1200, "span", "spans"), "1,200 spans");
         assert_eq!(cost(Some(12.345)), "$12.35");
         assert_eq!(cost(Some(0.00123)), "$0.0012");
+        assert_eq!(cost(Some(0.0000105)), "<$0.0001");
+        assert_eq!(cost(Some(0.00005)), "$0.0001");
+        assert_eq!(cost(Some(0.0)), "$0.0000");
         assert_eq!(cost(None), "-");
         assert_eq!(millis(Some(1500.0)), "1,500 ms");
         assert_eq!(millis(Some(12.46)), "12.5 ms");

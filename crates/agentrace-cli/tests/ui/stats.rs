@@ -35,6 +35,8 @@ async fn the_statistics_page_draws_its_charts() {
         assert_eq!(totals, ["585", "380", "70"]);
         let cost_rows = page.attributes("[data-chart=cost] .chart-row", "data-label").await;
         assert_eq!(cost_rows.len(), 3);
+        // gpt-4o-mini's 70 tokens, priced at ingest, cost less than the shown precision: not "$0.0000".
+        assert_eq!(page.texts("[data-chart=cost] .chart-value").await, ["$0.0045", "$0.0054", "<$0.0001"]);
         // Every chart is an SVG with a label, inside its card.
         let svgs = page.attributes("[data-chart] svg.chart-svg", "aria-label").await;
         assert_eq!(svgs.len(), 4, "{svgs:?}");
