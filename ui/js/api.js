@@ -53,6 +53,7 @@ export const api = {
   session: (sessionId, signal) => getJson(`/sessions/${segment(sessionId)}`, {}, signal),
   stats: (params, signal) => getJson("/stats", params, signal),
   projects: (signal) => getJson("/projects", {}, signal),
+  server: (signal) => getJson("/server", {}, signal),
 };
 
 /** Where an attachment of a span downloads from. */

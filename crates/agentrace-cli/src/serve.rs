@@ -38,13 +38,6 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
             ..PipelineConfig::default()
         },
     );
-    let state = AppState {
-        store: store.clone(),
-        ingestor: pipeline.ingestor(),
-        metrics,
-        limits: Limits { max_body_bytes: settings.max_body_bytes },
-        langsmith: LangsmithSettings { use_batch_endpoint: settings.langsmith_batch_endpoint },
-    };
     let address = SocketAddr::new(settings.bind, settings.port);
     let listener =
         tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
@@ -55,6 +48,14 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {grpc_address} (OTLP/gRPC; see --grpc-port)"))?;
     let grpc_local = grpc_listener.local_addr()?;
+    let state = AppState {
+        store: store.clone(),
+        ingestor: pipeline.ingestor(),
+        metrics,
+        limits: Limits { max_body_bytes: settings.max_body_bytes },
+        langsmith: LangsmithSettings { use_batch_endpoint: settings.langsmith_batch_endpoint },
+        otlp_grpc_port: Some(grpc_local.port()),
+    };
     print_banner(&backend, local, grpc_local, &settings, &prices);
 
     // One signal stops both servers; each finishes its requests in flight.

@@ -57,6 +57,9 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub limits: Limits,
     pub langsmith: LangsmithSettings,
+    /// The port OTLP/gRPC is served on, when this process serves it: the
+    /// web UI tells new users where to point a gRPC exporter.
+    pub otlp_grpc_port: Option<u16>,
 }
 
 /// The whole HTTP application.

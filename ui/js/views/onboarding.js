@@ -1,7 +1,8 @@
 // What the home page shows before any trace has arrived: how to point an
 // agent at this server, with the address the browser reached it at.
 
-import { h } from "../dom.js";
+import { api } from "../api.js";
+import { h, replaceChildren } from "../dom.js";
 
 function snippet(id, text) {
   const code = h("code", { id }, text);
@@ -47,6 +48,31 @@ function curlExample(origin) {
   return `curl -s ${origin}/api/v1/ingest \\\n  -H 'content-type: application/json' \\\n  -d '${JSON.stringify(body, null, 2)}'`;
 }
 
+/** OTLP/gRPC's own port, as this server reports it, on the host the browser reached. */
+function grpcSetup(origin) {
+  const block = h(
+    "div",
+    { class: "grpc-setup" },
+    h("p", { class: "hint" }, "OTLP/gRPC is served on its own port (4317 unless the server was started with --grpc-port)."),
+  );
+  api
+    .server()
+    .then((server) => {
+      if (!server.otlp_grpc_port) return;
+      const grpc = new URL(origin);
+      grpc.port = String(server.otlp_grpc_port);
+      replaceChildren(
+        block,
+        h("p", {}, "Or over OTLP/gRPC, on its own port:"),
+        snippet("setup-otlp-grpc", `export OTEL_EXPORTER_OTLP_ENDPOINT=${grpc.origin}\nexport OTEL_EXPORTER_OTLP_PROTOCOL=grpc`),
+      );
+    })
+    .catch(() => {
+      // The generic hint stays.
+    });
+  return block;
+}
+
 /** The empty state; `origin` is this server's address as the browser sees it. */
 export function onboarding(origin) {
   return h(
@@ -63,11 +89,7 @@ export function onboarding(origin) {
     h("h2", {}, "OpenTelemetry"),
     h("p", {}, "Any OpenTelemetry SDK or GenAI instrumentation exporting OTLP over HTTP (protobuf or JSON):"),
     snippet("setup-otlp", `export OTEL_EXPORTER_OTLP_ENDPOINT=${origin}`),
-    h(
-      "p",
-      { class: "hint" },
-      "OTLP/gRPC is served on its own port (4317 unless the server was started with --grpc-port): set OTEL_EXPORTER_OTLP_PROTOCOL=grpc and that port's address.",
-    ),
+    grpcSetup(origin),
     h("h2", {}, "LangSmith SDK (LangChain, LangGraph)"),
     snippet("setup-langsmith", `export LANGSMITH_ENDPOINT=${origin}\nexport LANGSMITH_TRACING=true`),
     h("h2", {}, "agentrace's JSON API"),

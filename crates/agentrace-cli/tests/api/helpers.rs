@@ -83,7 +83,14 @@ impl TestApp {
             std::future::pending(),
         );
         tokio::spawn(async move { grpc.await.expect("serve grpc") });
-        let state = AppState { store: Arc::clone(&store), ingestor: pipeline.ingestor(), metrics, limits, langsmith };
+        let state = AppState {
+            store: Arc::clone(&store),
+            ingestor: pipeline.ingestor(),
+            metrics,
+            limits,
+            langsmith,
+            otlp_grpc_port: None,
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         tokio::spawn(async move {

@@ -24,3 +24,14 @@ async fn every_documented_route_is_served() {
     assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
     assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_route_names_the_version_and_says_when_grpc_is_not_served() {
+    // This test app serves HTTP only; `agentrace serve` reports its gRPC port
+    // (the web UI's empty state shows it, checked in the browser tests).
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let reply = app.get("/api/v1/server").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(reply.body["otlp_grpc_port"], Value::Null);
+}

@@ -91,6 +91,8 @@ fn driver() -> &'static Driver {
 pub struct Server {
     child: Child,
     pub base_url: String,
+    /// The OTLP/gRPC port, as the server's banner prints it.
+    pub grpc_port: u16,
 }
 
 impl Server {
@@ -104,14 +106,23 @@ impl Server {
             .spawn()
             .expect("agentrace starts");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut next_line = || lines.next().expect("the server prints its addresses").expect("stdout line");
         let base_url = loop {
-            let line = lines.next().expect("the server prints its address").expect("stdout line");
-            if let Some(url) = line.split("listening on ").nth(1) {
+            if let Some(url) = next_line().split("listening on ").nth(1) {
                 break url.trim().to_owned();
             }
         };
+        let grpc_port = loop {
+            let line = next_line();
+            if line.contains("OTEL_EXPORTER_OTLP_PROTOCOL=grpc") {
+                let endpoint =
+                    line.split("OTEL_EXPORTER_OTLP_ENDPOINT=").nth(1).and_then(|rest| rest.split(' ').next());
+                let port = endpoint.and_then(|endpoint| endpoint.rsplit(':').next()).and_then(|port| port.parse().ok());
+                break port.unwrap_or_else(|| panic!("no gRPC port in the banner line {line:?}"));
+            }
+        };
         std::thread::spawn(move || for _ in lines {});
-        Server { child, base_url }
+        Server { child, base_url, grpc_port }
     }
 }
 
@@ -151,6 +162,7 @@ pub enum Store {
 pub struct Page {
     pub client: Client,
     pub base_url: String,
+    pub grpc_port: u16,
     http: reqwest::Client,
 }
 
@@ -417,7 +429,12 @@ where
             (Server::start(&["--database-url", database.url()]), Database::Postgres(database))
         }
     };
-    let page = Page { client: new_browser().await, base_url: server.base_url.clone(), http: reqwest::Client::new() };
+    let page = Page {
+        client: new_browser().await,
+        base_url: server.base_url.clone(),
+        grpc_port: server.grpc_port,
+        http: reqwest::Client::new(),
+    };
     page.set_viewport(DESKTOP).await;
     let outcome = AssertUnwindSafe(test(page.clone())).catch_unwind().await;
     let (kept, stale) = if outcome.is_ok() {

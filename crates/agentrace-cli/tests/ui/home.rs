@@ -12,6 +12,16 @@ async fn empty_state_shows_this_servers_address() {
         assert_eq!(address, std::slice::from_ref(&page.base_url));
         let otlp = page.texts("#setup-otlp").await;
         assert_eq!(otlp, [format!("export OTEL_EXPORTER_OTLP_ENDPOINT={}", page.base_url)]);
+        // OTLP/gRPC: this server's own gRPC port, on the host the browser reached.
+        let mut grpc = url::Url::parse(&page.base_url).expect("base URL");
+        grpc.set_port(Some(page.grpc_port)).expect("a port");
+        let grpc_origin = grpc.origin().ascii_serialization();
+        page.find("#setup-otlp-grpc").await;
+        let otlp_grpc = page.texts("#setup-otlp-grpc").await;
+        assert_eq!(
+            otlp_grpc,
+            [format!("export OTEL_EXPORTER_OTLP_ENDPOINT={grpc_origin}\nexport OTEL_EXPORTER_OTLP_PROTOCOL=grpc")]
+        );
         let langsmith = page.texts("#setup-langsmith").await;
         assert_eq!(langsmith, [format!("export LANGSMITH_ENDPOINT={}\nexport LANGSMITH_TRACING=true", page.base_url)]);
         let curl = page.texts("#setup-curl").await.concat();

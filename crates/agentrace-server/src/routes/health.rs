@@ -3,6 +3,8 @@
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Value};
 
 use crate::{ApiError, AppState};
 
@@ -20,4 +22,9 @@ pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiEr
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("agentrace_queue_depth_items").set(state.ingestor.queued_items() as f64);
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+}
+
+/// What this server is and where it listens beyond this port.
+pub async fn server(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "version": env!("CARGO_PKG_VERSION"), "otlp_grpc_port": state.otlp_grpc_port }))
 }

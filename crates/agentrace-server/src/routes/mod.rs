@@ -23,6 +23,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/readyz"),
     ("GET", "/metrics"),
     ("GET", "/api/v1/openapi.json"),
+    ("GET", "/api/v1/server"),
     ("POST", "/api/v1/ingest"),
     ("POST", "/api/v1/traces"),
     ("GET", "/api/v1/traces"),
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/api/v1/openapi.json", get(crate::openapi::document))
+        .route("/api/v1/server", get(health::server))
         .route("/api/v1/ingest", post(ingest::ingest_batch))
         .route("/api/v1/traces", post(ingest::create_trace).get(queries::list_traces))
         .route(
