@@ -87,8 +87,9 @@ impl PostgresStore {
 }
 
 /// A read statement, prepared once per pooled connection: each read is then
-/// one round trip instead of two (parse and describe, then execute), which
-/// halves the time of a small trace's read on a local server.
+/// one round trip instead of two (parse and describe, then execute). Their
+/// plans may turn generic after a few runs, which suits them: each looks up
+/// one trace or span by key.
 async fn read_statement(client: &deadpool_postgres::Object, sql: &str) -> Result<Statement, StoreError> {
     client.prepare_cached(sql).await.map_err(store_error)
 }
