@@ -1,4 +1,4 @@
-//! Liveness, readiness and Prometheus metrics.
+//! Liveness, readiness, Prometheus metrics, and what this server is.
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
