@@ -272,21 +272,29 @@ impl Page {
         })
     }
 
-    /// Clicks the element matching `css`. A view may rebuild a row between
-    /// finding it and clicking it (the waterfall redraws its rows when a
-    /// scroll bar comes or goes); a user's click lands on whatever is there,
-    /// so a stale element is found again rather than failing the test.
-    pub async fn click(&self, css: &str) {
+    /// Does `act` to the element matching `css`. A view may rebuild a row
+    /// between finding it and acting on it (the waterfall redraws its rows
+    /// when a scroll bar comes or goes); a user's click lands on whatever is
+    /// there, so a stale element is found again rather than failing the test.
+    async fn on_element<Act, Done>(&self, css: &str, what: &str, act: Act)
+    where
+        Act: Fn(fantoccini::elements::Element) -> Done,
+        Done: Future<Output = Result<(), fantoccini::error::CmdError>>,
+    {
         let started = Instant::now();
         loop {
-            match self.find(css).await.click().await {
+            match act(self.find(css).await).await {
                 Ok(()) => return,
                 Err(error) if error.is_stale_element_reference() && started.elapsed() < WAIT_LIMIT => {
                     tokio::time::sleep(POLL_INTERVAL).await;
                 }
-                Err(error) => panic!("clicking {css}: {error}"),
+                Err(error) => panic!("{what} {css}: {error}"),
             }
         }
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.on_element(css, "clicking", |element| async move { element.click().await }).await;
     }
 
     /// The text of every element matching `css`, in document order.
@@ -327,16 +335,7 @@ impl Page {
 
     /// Sends keys to the element matching `css`.
     pub async fn press(&self, css: &str, keys: &str) {
-        let started = Instant::now();
-        loop {
-            match self.find(css).await.send_keys(keys).await {
-                Ok(()) => return,
-                Err(error) if error.is_stale_element_reference() && started.elapsed() < WAIT_LIMIT => {
-                    tokio::time::sleep(POLL_INTERVAL).await;
-                }
-                Err(error) => panic!("typing into {css}: {error}"),
-            }
-        }
+        self.on_element(css, "typing into", |element| async move { element.send_keys(keys).await }).await;
     }
 
     /// Chooses an option of the select matching `css` by its value.
