@@ -67,6 +67,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         shutdown_signal().await;
         let _ = stop.send(true);
     });
+    let rollups = tokio::spawn(agentrace_server::rollups::run(store.clone(), stopped.clone()));
     let retention = settings.retention_days.map(|days| {
         let retention = RetentionSettings {
             max_age: chrono::Duration::days(i64::from(days)),
@@ -85,6 +86,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     if let Some(retention) = retention {
         retention.await.context("the retention task failed")?;
     }
+    rollups.await.context("the rollup task failed")?;
     pipeline.shutdown().await;
     tracing::info!("stopped");
     Ok(())

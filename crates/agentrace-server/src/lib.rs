@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod params;
 pub mod read;
 pub mod retention;
+pub mod rollups;
 mod routes;
 pub mod ui;
 

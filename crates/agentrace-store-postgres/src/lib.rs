@@ -3,6 +3,7 @@
 
 pub mod migrations;
 pub mod query;
+mod rollup;
 pub mod store;
 
 pub use store::PostgresStore;

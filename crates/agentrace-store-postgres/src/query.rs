@@ -33,19 +33,19 @@ type Param = Box<dyn ToSql + Sync + Send>;
 
 /// One SQL text and the values bound to its `$N` parameters.
 #[derive(Default)]
-struct Sql {
-    text: String,
-    params: Vec<Param>,
+pub(crate) struct Sql {
+    pub(crate) text: String,
+    pub(crate) params: Vec<Param>,
 }
 
 impl Sql {
     /// Binds `value` and returns its placeholder.
-    fn bind(&mut self, value: impl ToSql + Sync + Send + 'static) -> String {
+    pub(crate) fn bind(&mut self, value: impl ToSql + Sync + Send + 'static) -> String {
         self.params.push(Box::new(value));
         format!("${}", self.params.len())
     }
 
-    async fn query(&self, client: &impl GenericClient) -> Result<Vec<Row>, StoreError> {
+    pub(crate) async fn query(&self, client: &impl GenericClient) -> Result<Vec<Row>, StoreError> {
         let params: Vec<&(dyn ToSql + Sync)> = self.params.iter().map(|param| param.as_ref() as _).collect();
         client.query(&self.text, &params).await.map_err(store_error)
     }
@@ -66,10 +66,10 @@ impl keyset::Bind for Sql {
 }
 
 /// Spans whose tokens and cost count (see `agent.trace_stats`).
-const BILLED: &str = "s.span_type IN ('model_call', 'embedding')";
+pub(crate) const BILLED: &str = "s.span_type IN ('model_call', 'embedding')";
 
 /// A token count of `s.tokens_used`, when it is a JSON number.
-fn token(key: &str) -> String {
+pub(crate) fn token(key: &str) -> String {
     format!("CASE WHEN jsonb_typeof(s.tokens_used -> '{key}') = 'number' THEN (s.tokens_used ->> '{key}')::numeric END")
 }
 
@@ -694,7 +694,12 @@ impl TraceQueries for PostgresStore {
     }
 
     async fn stats(&self, query: &StatsQuery) -> Result<Vec<StatsGroup>, StoreError> {
-        stats(&**self.client().await?, query).await
+        check_stats_query(query)?;
+        let mut client = self.client().await?;
+        if let Some(groups) = crate::rollup::rollup_stats(&mut client, query).await? {
+            return Ok(groups);
+        }
+        stats(&**client, query).await
     }
 
     async fn delete_trace(&self, trace_id: &TraceId) -> Result<bool, StoreError> {
@@ -706,6 +711,14 @@ impl TraceQueries for PostgresStore {
             return Ok(0);
         }
         self.delete_where(None, Some((cutoff, i64::try_from(limit).unwrap_or(i64::MAX)))).await
+    }
+
+    async fn refresh_rollups(&self, max_minutes: usize, quiet_for: std::time::Duration) -> Result<usize, StoreError> {
+        self.refresh_rollups_now(max_minutes, quiet_for).await
+    }
+
+    async fn rollup_backlog(&self) -> Result<u64, StoreError> {
+        self.rollup_backlog_now().await
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod connection;
 pub mod migrations;
 pub mod query;
+mod rollup;
 pub mod store;
 
 pub use store::SqliteStore;

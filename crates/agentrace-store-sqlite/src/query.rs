@@ -68,8 +68,8 @@ impl Aggregate<Vec<f64>, Option<String>> for Percentiles {
 
 /// One SQL text and the values bound to its `?N` parameters.
 #[derive(Default)]
-struct Sql {
-    text: String,
+pub(crate) struct Sql {
+    pub(crate) text: String,
     params: Vec<SqlValue>,
 }
 
@@ -89,12 +89,12 @@ impl keyset::Bind for Sql {
 
 impl Sql {
     /// Binds `value` and returns its placeholder.
-    fn bind(&mut self, value: impl Into<SqlValue>) -> String {
+    pub(crate) fn bind(&mut self, value: impl Into<SqlValue>) -> String {
         self.params.push(value.into());
         format!("?{}", self.params.len())
     }
 
-    fn query<T>(
+    pub(crate) fn query<T>(
         &self,
         connection: &Connection,
         map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
@@ -105,6 +105,21 @@ impl Sql {
             .and_then(Iterator::collect::<rusqlite::Result<Vec<T>>>)
             .map_err(store_error)
     }
+
+    /// Hands each row to `each` as it is read, for results too large to
+    /// collect first.
+    pub(crate) fn for_each(
+        &self,
+        connection: &Connection,
+        mut each: impl FnMut(&Row<'_>) -> rusqlite::Result<()>,
+    ) -> Result<(), StoreError> {
+        let mut statement = connection.prepare_cached(&self.text).map_err(store_error)?;
+        let mut rows = statement.query(params_from_iter(self.params.iter())).map_err(store_error)?;
+        while let Some(row) = rows.next().map_err(store_error)? {
+            each(row).map_err(store_error)?;
+        }
+        Ok(())
+    }
 }
 
 fn json_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
@@ -112,10 +127,10 @@ fn json_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 }
 
 /// Spans whose tokens and cost count (see `agent.trace_stats`).
-const BILLED: &str = "s.span_type IN ('model_call', 'embedding')";
+pub(crate) const BILLED: &str = "s.span_type IN ('model_call', 'embedding')";
 
 /// A token count of `s.tokens_used`, when it is a JSON number.
-fn token(key: &str) -> String {
+pub(crate) fn token(key: &str) -> String {
     format!("CASE WHEN json_type(s.tokens_used, '$.{key}') IN ('integer', 'real') THEN json_extract(s.tokens_used, '$.{key}') END")
 }
 
@@ -688,8 +703,15 @@ impl TraceQueries for SqliteStore {
     }
 
     async fn stats(&self, query: &StatsQuery) -> Result<Vec<StatsGroup>, StoreError> {
+        check_stats_query(query)?;
         let query = query.clone();
-        self.with_reader(move |connection| stats(connection, &query)).await
+        self.with_reader(move |connection| {
+            if let Some(groups) = crate::rollup::rollup_stats(connection, &query)? {
+                return Ok(groups);
+            }
+            stats(connection, &query)
+        })
+        .await
     }
 
     async fn delete_trace(&self, trace_id: &TraceId) -> Result<bool, StoreError> {
@@ -709,5 +731,16 @@ impl TraceQueries for SqliteStore {
             return Ok(0);
         }
         self.with_writer(move |connection| delete_traces_before(connection, cutoff, limit)).await
+    }
+
+    async fn refresh_rollups(&self, max_minutes: usize, quiet_for: std::time::Duration) -> Result<usize, StoreError> {
+        if max_minutes == 0 {
+            return Ok(0);
+        }
+        self.with_writer(move |connection| crate::rollup::refresh_rollups(connection, max_minutes, quiet_for)).await
+    }
+
+    async fn rollup_backlog(&self) -> Result<u64, StoreError> {
+        self.with_reader(crate::rollup::rollup_backlog).await
     }
 }

@@ -19,7 +19,9 @@ use serde_json::{json, Value};
 use crate::{TraceStore, WriteBatch};
 
 mod queries;
+mod rollups;
 pub use queries::*;
+pub use rollups::*;
 
 /// Generates one `#[tokio::test]` per conformance check for a backend.
 #[macro_export]
@@ -64,6 +66,7 @@ macro_rules! conformance_tests {
             span_statistics_for_every_grouping,
             span_statistics_filters,
             trace_statistics,
+            statistics_from_rollups_match_the_spans,
             deleting_a_trace_takes_everything_of_it_and_nothing_else,
             deleting_old_traces_goes_in_batches_oldest_first,
             model_calls_are_priced_at_ingest,

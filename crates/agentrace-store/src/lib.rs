@@ -19,6 +19,7 @@ use async_trait::async_trait;
 pub mod conformance;
 pub mod migrations;
 pub mod query;
+pub mod rollup;
 
 /// What went wrong in a store, in terms callers can act on. Backends turn
 /// their driver errors into these at their boundary; no driver type leaks.

@@ -253,6 +253,11 @@ pub struct StatsGroup {
     pub p50_ms: Option<f64>,
     pub p95_ms: Option<f64>,
     pub p99_ms: Option<f64>,
+    /// Whether the percentiles are estimates (within 1%, exact below
+    /// 128 ms) from the latency histograms of `agent.span_rollups`, which
+    /// statistics over more than [`crate::rollup::EXACT_STATS_MAX_SPANS`]
+    /// spans read instead of every span; `false` when computed from the spans.
+    pub percentiles_estimated: bool,
     /// Tokens of the group's model_call and embedding spans.
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
@@ -287,6 +292,7 @@ impl StatsGroup {
             p50_ms,
             p95_ms,
             p99_ms,
+            percentiles_estimated: false,
             prompt_tokens,
             completion_tokens,
             total_tokens,
@@ -439,6 +445,18 @@ pub trait TraceQueries: Send + Sync + 'static {
     /// `limit` once none is left). Retention calls this in a loop with a
     /// small limit so that each transaction stays short.
     async fn delete_traces_before(&self, cutoff: Timestamp, limit: usize) -> Result<u64, StoreError>;
+
+    /// Recomputes the rollups of up to `max_minutes` minutes whose spans
+    /// changed (oldest first) and of their hours, in one transaction,
+    /// leaving minutes changed within the last `quiet_for` for later (a
+    /// minute still being written to would be read again and again);
+    /// returns how many minutes it recomputed, 0 when none was ready or
+    /// another refresh holds the work. Statistics are correct whether or not
+    /// this runs; it keeps them cheap (see [`crate::rollup`]).
+    async fn refresh_rollups(&self, max_minutes: usize, quiet_for: std::time::Duration) -> Result<usize, StoreError>;
+
+    /// How many minutes wait for [`Self::refresh_rollups`].
+    async fn rollup_backlog(&self) -> Result<u64, StoreError>;
 }
 
 #[cfg(test)]

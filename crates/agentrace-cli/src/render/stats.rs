@@ -1,6 +1,7 @@
 //! `agentrace stats`: one line per group.
 
 use agentrace_server::read::StatsResponse;
+use agentrace_store::rollup::EXACT_STATS_MAX_SPANS;
 
 use super::table::{Align, Cell, Table};
 use super::{cost, count, millis, Palette};
@@ -64,6 +65,14 @@ pub fn render_stats(response: &StatsResponse, group_by: &str, palette: Palette) 
         ]);
     }
     let mut out = table.render(|line| palette.header(line));
+    if response.groups.iter().any(|group| group.percentiles_estimated) {
+        out.push_str(&palette.dim(&format!(
+            "P50, P95 and P99 are estimates within 1%, from per-minute and per-hour histograms: \
+             the range holds more than {} spans",
+            count(EXACT_STATS_MAX_SPANS)
+        )));
+        out.push('\n');
+    }
     if unpriced > 0 {
         let calls = if unpriced == 1 { "model call with tokens has" } else { "model calls with tokens have" };
         out.push_str(&palette.dim(&format!(

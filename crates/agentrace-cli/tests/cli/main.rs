@@ -303,6 +303,69 @@ async fn serve_with_retention_deletes_old_traces_and_stops_cleanly() {
     assert!(exit.success(), "{exit:?}");
 }
 
+/// `serve` keeps the statistics rollups up to date in the background: once
+/// the written minutes have been quiet for a moment they are recomputed,
+/// nothing waits any more, and statistics over more than 10,000 spans come
+/// from the rollups (estimated percentiles) with exact counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_brings_the_statistics_rollups_up_to_date() {
+    use agentrace_store::query::TraceQueries as _;
+
+    let file = agentrace_testkit::sqlite::TempSqlite::new();
+    let path = file.path().to_str().expect("UTF-8 path").to_owned();
+    let server = Server::start(&["--sqlite-path", &path]);
+    let client = reqwest::Client::new();
+    let first = chrono::Utc::now() - chrono::Duration::hours(3);
+    let spans_per_request = 2_000;
+    for request in 0..6 {
+        let spans: Vec<Value> = (0..spans_per_request)
+            .map(|index| {
+                let number = request * spans_per_request + index;
+                let start = first + chrono::Duration::seconds(number / 10);
+                serde_json::json!({"trace_id": format!("t{}", number / 100), "span_id": format!("s{number}"),
+                                   "span_type": "tool_call", "start_time": start.to_rfc3339(),
+                                   "end_time": (start + chrono::Duration::milliseconds(number % 1_000)).to_rfc3339(),
+                                   "status": if number % 10 == 0 { "error" } else { "success" }})
+            })
+            .collect();
+        let reply = client
+            .post(format!("{}/api/v1/ingest", server.base_url))
+            .json(&serde_json::json!({ "spans": spans }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), StatusCode::OK);
+    }
+
+    let store = agentrace_store_sqlite::SqliteStore::open(file.path()).expect("open the server's SQLite file");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while store.rollup_backlog().await.unwrap() > 0 {
+        assert!(std::time::Instant::now() < deadline, "the server never caught up with the written minutes");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let metrics = client.get(format!("{}/metrics", server.base_url)).send().await.unwrap().text().await.unwrap();
+    let refreshed: u64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("agentrace_rollup_minutes_refreshed_total "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no refresh counted: {metrics}"));
+    // 12,000 spans, ten a second: 1,200 seconds, so 20 or 21 minutes.
+    assert!(refreshed >= 20, "{refreshed} minutes refreshed");
+
+    let stats: Value = client
+        .get(format!("{}/api/v1/stats?group_by=hour", server.base_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let groups = stats["groups"].as_array().expect("groups");
+    assert_eq!(groups.iter().map(|group| group["count"].as_i64().unwrap()).sum::<i64>(), 12_000);
+    assert_eq!(groups.iter().map(|group| group["error_count"].as_i64().unwrap()).sum::<i64>(), 1_200);
+    assert!(groups.iter().all(|group| group["percentiles_estimated"] == Value::Bool(true)), "{stats}");
+}
+
 /// `serve --prices FILE`: a model the shipped table does not know is priced
 /// from the file at ingest; a file that cannot be used stops the start,
 /// naming it.

@@ -271,6 +271,7 @@ async fn run_backend(
         loaded_traces = traces;
         let loaded = Loaded { dataset, traces };
         let server = Server::start(binary, &storage.server_args(), &options.server_args).await?;
+        let rollup_catch_up = wait_for_rollups(&store).await?;
         let measured = measure(&server, &store, &loaded, &sizes).await;
         server.stop().await?;
         let (measurements, machine) = measured?;
@@ -278,11 +279,27 @@ async fn run_backend(
             spans: spans + sizes.big_trace_spans as u64,
             traces: traces + 1,
             load,
+            rollup_catch_up,
             measurements,
             machine,
         });
     }
     Ok(BackendReport { backend, sizes, stages })
+}
+
+/// Waits until the server's background task has brought the statistics
+/// rollups up to date with everything loaded, as it is in steady state
+/// (until then statistics read the spans of the minutes still waiting);
+/// returns how long that took.
+async fn wait_for_rollups(store: &Arc<dyn TraceStore>) -> anyhow::Result<Duration> {
+    let started = std::time::Instant::now();
+    while store.rollup_backlog().await? > 0 {
+        if started.elapsed() > Duration::from_secs(1_800) {
+            anyhow::bail!("the statistics rollups did not catch up within 30 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(started.elapsed())
 }
 
 /// How busy the machine was while a stage was measured.

@@ -25,6 +25,9 @@ pub struct StageReport {
     pub spans: u64,
     pub traces: u64,
     pub load: LoadFigures,
+    /// From the server's start until its statistics rollups covered
+    /// everything loaded.
+    pub rollup_catch_up: std::time::Duration,
     pub measurements: Vec<Measurement>,
     pub machine: MachineLoad,
 }
@@ -105,13 +108,14 @@ impl BackendReport {
             let load = &stage.load;
             println!(
                 "load: to {:>9} spans, {} written in {:.1} s ({} spans/s) through TraceStore::write in \
-                 2,500-span batches, {maintenance} {:.1} s; reads measured with the machine {:.0}% busy, load \
-                 average {:.2}",
+                 2,500-span batches, {maintenance} {:.1} s, statistics rollups caught up {:.1} s after the \
+                 server started; reads measured with the machine {:.0}% busy, load average {:.2}",
                 thousands(stage.spans),
                 thousands(load.spans),
                 load.write.as_secs_f64(),
                 thousands((load.spans as f64 / load.write.as_secs_f64().max(1e-9)) as u64),
                 load.analyze.as_secs_f64(),
+                stage.rollup_catch_up.as_secs_f64(),
                 stage.machine.busy * 100.0,
                 stage.machine.load_average,
             );
