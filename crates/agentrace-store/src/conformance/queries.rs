@@ -470,6 +470,16 @@ pub async fn listed_traces_carry_stats_and_payloads_on_request(store: Arc<dyn Tr
         listed.items[0].stats.cost_usd, None,
         "a trace with no known cost has none, like the view: unpriced is not free"
     );
+
+    // A page's statistics are computed for the whole page at once; they are
+    // each trace's own, as read alone (from agent.trace_stats).
+    let everything =
+        store.list_traces(&TraceFilter::default(), TraceSort::StartTimeDesc, &page(100), false).await.unwrap();
+    assert!(everything.items.len() > 3, "the fixture's traces are listed");
+    for summary in &everything.items {
+        let alone = store.trace_stats(&summary.trace.trace_id).await.unwrap().unwrap_or_default();
+        assert_eq!(summary.stats, alone, "statistics of {} in a page and alone", summary.trace.trace_id);
+    }
 }
 
 fn span_ids(spans: &[agentrace_core::StoredSpan]) -> Vec<String> {
