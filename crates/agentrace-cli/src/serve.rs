@@ -67,7 +67,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         shutdown_signal().await;
         let _ = stop.send(true);
     });
-    let rollups = tokio::spawn(agentrace_server::rollups::run(store.clone(), stopped.clone()));
+    let rollups = tokio::spawn(agentrace_server::rollups::run(store.clone(), pipeline.ingestor(), stopped.clone()));
     let retention = settings.retention_days.map(|days| {
         let retention = RetentionSettings {
             max_age: chrono::Duration::days(i64::from(days)),

@@ -20,8 +20,9 @@
 //! order; the store keeps concurrent writes of one trace from interleaving
 //! in any case (other processes may share its database).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::hash::{Hash, Hasher};
 
@@ -86,6 +87,15 @@ pub struct Ingestor {
     /// Whether the writer runs batches side by side, and so needs to know
     /// which traces each request touches.
     concurrent_writes: bool,
+    activity: Arc<Activity>,
+}
+
+/// When the last request was submitted, for background work that yields to
+/// ingest ([`Ingestor::idle_for`]).
+struct Activity {
+    started: Instant,
+    /// Milliseconds from `started` to the last submission.
+    last_submit_ms: AtomicU64,
 }
 
 /// Owns the writer task; [`Pipeline::shutdown`] drains the queue.
@@ -107,6 +117,7 @@ impl Pipeline {
             byte_budget: Arc::new(Semaphore::new(config.queue_bytes.div_ceil(BYTE_UNIT))),
             config: Arc::new(config.clone()),
             concurrent_writes: store.max_concurrent_writes() > 1,
+            activity: Arc::new(Activity { started: Instant::now(), last_submit_ms: AtomicU64::new(0) }),
         };
         let (stop, stopped) = oneshot::channel();
         let writer = tokio::spawn(Writer::new(store, queue, config).run(stopped));
@@ -135,6 +146,8 @@ impl Ingestor {
         if batch.is_empty() {
             return Ok(());
         }
+        let since_start = self.activity.started.elapsed().as_millis() as u64;
+        self.activity.last_submit_ms.fetch_max(since_start, Ordering::Relaxed);
         let items = batch.item_count();
         let bytes = batch.approximate_size();
         // A request larger than the whole queue may still pass when the
@@ -155,6 +168,13 @@ impl Ingestor {
             Ok(result) => result.map_err(SubmitError::from),
             Err(_) => Err(SubmitError::ShuttingDown),
         }
+    }
+
+    /// How long ago the last request was submitted (since the pipeline
+    /// started, when none was).
+    pub fn idle_for(&self) -> Duration {
+        let last = Duration::from_millis(self.activity.last_submit_ms.load(Ordering::Relaxed));
+        self.activity.started.elapsed().saturating_sub(last)
     }
 
     /// Items currently waiting to be written.

@@ -215,3 +215,21 @@ async fn a_request_of_a_trace_being_written_waits_for_that_write_and_others_pass
     );
     pipeline.shutdown().await;
 }
+
+/// Background work (the statistics rollups) yields while requests arrive:
+/// `idle_for` counts from the last submission, not from its commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_for_counts_from_the_last_submission() {
+    let (_database, _store, pipeline) = postgres_pipeline().await;
+    let ingestor = pipeline.ingestor();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before_any = ingestor.idle_for();
+    assert!(before_any >= Duration::from_millis(300), "idle since the start: {before_any:?}");
+
+    ingestor.submit(span("idle-1", "s1", "first")).await.unwrap();
+    let after_one = ingestor.idle_for();
+    assert!(after_one < before_any, "a submission resets it: {after_one:?} after {before_any:?}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(ingestor.idle_for() >= Duration::from_millis(200), "and it grows again");
+    pipeline.shutdown().await;
+}
