@@ -9,7 +9,9 @@
 //!
 //! SQLite has no `percentile_cont`; the `agentrace_percentiles` aggregate
 //! registered on every connection ([`register_functions`]) computes the same
-//! interpolation with `agentrace_store::query::percentile_cont`.
+//! interpolation with `agentrace_store::query::percentile_cont`. SQLite's
+//! `LIKE` folds the case of ASCII letters only; `agentrace_contains` folds
+//! all of Unicode, as `ILIKE` does on PostgreSQL, for free-text search.
 
 use std::collections::HashMap;
 
@@ -32,13 +34,56 @@ use crate::SqliteStore;
 
 /// Registers the SQL functions agentrace's queries use on `connection`.
 pub fn register_functions(connection: &Connection) -> rusqlite::Result<()> {
-    connection.create_aggregate_function(
-        "agentrace_percentiles",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        Percentiles,
-    )
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    connection.create_aggregate_function("agentrace_percentiles", 1, flags, Percentiles)?;
+    connection.create_scalar_function("agentrace_contains", 2, flags, |context| {
+        let folded_needle =
+            context.get_raw(1).as_str().map_err(|error| rusqlite::Error::UserFunctionError(error.into()))?;
+        Ok(match context.get_raw(0).as_str_or_null() {
+            Ok(Some(text)) => contains_folded(text, folded_needle),
+            _ => false,
+        })
+    })
 }
+
+/// Case-folds free-text search text the way [`contains_folded`] expects its
+/// needle.
+fn fold_case(text: &str) -> String {
+    text.to_lowercase()
+}
+
+/// Whether `text`, case-folded, contains `folded_needle`.
+fn contains_folded(text: &str, folded_needle: &str) -> bool {
+    if text.is_ascii() && folded_needle.is_ascii() {
+        // No allocation for the common case: compare byte windows.
+        let needle = folded_needle.as_bytes();
+        return needle.is_empty()
+            || text.as_bytes().windows(needle.len()).any(|window| window.eq_ignore_ascii_case(needle));
+    }
+    fold_case(text).contains(folded_needle)
+}
+
+/// The FTS5 query for the traces whose indexed text holds every trigram of
+/// `q` (at least three characters): candidates, which the caller checks.
+/// Each trigram is a quoted string (its quotes doubled), which the trigram
+/// tokenizer reads as one token; a long `q` is narrowed enough by its first
+/// [`MAX_SEARCH_TRIGRAMS`] distinct trigrams.
+fn trigram_query(q: &str) -> String {
+    let chars: Vec<char> = q.chars().collect();
+    let mut trigrams: Vec<String> = Vec::new();
+    for window in chars.windows(3) {
+        let trigram = fold_case(&window.iter().collect::<String>());
+        if !trigrams.contains(&trigram) {
+            trigrams.push(trigram);
+        }
+        if trigrams.len() == MAX_SEARCH_TRIGRAMS {
+            break;
+        }
+    }
+    trigrams.iter().map(|trigram| format!("\"{}\"", trigram.replace('"', "\"\""))).collect::<Vec<_>>().join(" AND ")
+}
+
+const MAX_SEARCH_TRIGRAMS: usize = 32;
 
 /// `agentrace_percentiles(x)`: the [`STATS_PERCENTILES`] of the non-NULL
 /// values of `x`, as a JSON array `[p50, p95, p99]`; NULL when there is none.
@@ -220,22 +265,21 @@ fn trace_conditions(sql: &mut Sql, filter: &TraceFilter) -> Vec<String> {
         ));
     }
     if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
+        let needle = sql.bind(fold_case(q));
+        let text_matches = format!(
+            "(agentrace_contains(t.input, {needle}) OR agentrace_contains(t.output, {needle}) \
+             OR agentrace_contains(t.error, {needle}))"
+        );
         if q.chars().count() >= 3 {
-            // A quoted phrase over the trigram index: a case-insensitive substring.
-            let phrase = format!("\"{}\"", q.replace('"', "\"\""));
+            // The index (detail=none, migration 010) gives the traces holding
+            // every trigram of q; their text says which hold q itself.
             conditions.push(format!(
                 "t.rowid IN (SELECT rowid FROM agent.traces_search WHERE traces_search MATCH {})",
-                sql.bind(phrase)
-            ));
-        } else {
-            // Trigrams cannot find fewer than three characters: read the rows.
-            let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            let pattern = sql.bind(pattern);
-            conditions.push(format!(
-                "(t.input LIKE {pattern} ESCAPE '\\' OR t.output LIKE {pattern} ESCAPE '\\' \
-                 OR t.error LIKE {pattern} ESCAPE '\\')"
+                sql.bind(trigram_query(q))
             ));
         }
+        // Shorter than a trigram, the text alone decides.
+        conditions.push(text_matches);
     }
     conditions
 }
@@ -742,5 +786,28 @@ impl TraceQueries for SqliteStore {
 
     async fn rollup_backlog(&self) -> Result<u64, StoreError> {
         self.with_reader(crate::rollup::rollup_backlog).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contains_folds_the_case_of_all_of_unicode() {
+        assert!(contains_folded("Weather in PARIS", "in paris"));
+        assert!(contains_folded("ÉTÉ À PARIS", &fold_case("été à")));
+        assert!(contains_folded("{\"q\":\"Straße\"}", &fold_case("STRASSE").replace("ss", "ß")));
+        assert!(!contains_folded("weather", "weathers"));
+        assert!(!contains_folded("100 apples", "100%"));
+    }
+
+    #[test]
+    fn the_trigram_query_quotes_each_distinct_trigram() {
+        assert_eq!(trigram_query("Paris"), r#""par" AND "ari" AND "ris""#);
+        assert_eq!(trigram_query("aaaa"), r#""aaa""#);
+        assert_eq!(trigram_query(r#"a"b""#), r#""a""b" AND """b""""#);
+        let long = "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz";
+        assert_eq!(trigram_query(long).matches(" AND ").count(), MAX_SEARCH_TRIGRAMS - 1);
     }
 }

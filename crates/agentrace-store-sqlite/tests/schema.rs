@@ -497,14 +497,18 @@ fn the_system_sqlite3_shell_plans_both_views_through_indexes() {
 #[test]
 fn free_text_search_follows_the_traces_table_through_vacuum() {
     let (file, connection) = migrated();
+    // The search by hand that migration 010 documents.
     let search = |connection: &Connection, phrase: &str| -> Vec<String> {
         connection
             .prepare(
-                "SELECT trace_id FROM agent.traces WHERE rowid IN \
-                 (SELECT rowid FROM agent.traces_search WHERE traces_search MATCH ?1) ORDER BY trace_id",
+                "SELECT trace_id FROM agent.traces WHERE rowid IN ( \
+                     SELECT rowid FROM agent.traces_search WHERE input LIKE ?1 \
+                     UNION SELECT rowid FROM agent.traces_search WHERE output LIKE ?1 \
+                     UNION SELECT rowid FROM agent.traces_search WHERE error LIKE ?1) \
+                 ORDER BY trace_id",
             )
             .unwrap()
-            .query_map([format!("\"{phrase}\"")], |row| row.get(0))
+            .query_map([format!("%{phrase}%")], |row| row.get(0))
             .unwrap()
             .map(Result::unwrap)
             .collect()

@@ -53,6 +53,7 @@ macro_rules! conformance_tests {
             trace_filters_on_metadata,
             free_text_searches_input_output_and_error,
             free_text_follows_changes_to_a_trace,
+            free_text_matches_the_whole_text_not_its_trigrams,
             trace_sorts_put_missing_values_last,
             pages_return_every_trace_once_while_traces_arrive,
             pages_in_ascending_and_duration_order,

@@ -318,6 +318,21 @@ pub async fn free_text_follows_changes_to_a_trace(store: Arc<dyn TraceStore>) {
     assert_filter(&*store, q("weather tomorrow"), &[]).await;
 }
 
+/// A trace holding every three-letter piece of the search text, but not
+/// the text itself, is not found: the trigram indexes only narrow the
+/// search, the text decides.
+pub async fn free_text_matches_the_whole_text_not_its_trigrams(store: Arc<dyn TraceStore>) {
+    let mut scattered = TracePiece::new(trace_id("t-scattered"));
+    scattered.input = Some(json!({"note": "abcd then xbcdy"}));
+    let mut whole = TracePiece::new(trace_id("t-whole"));
+    whole.output = Some(json!({"note": "say ABCDY twice"}));
+    store.write(WriteBatch { traces: vec![scattered, whole], ..WriteBatch::default() }).await.unwrap();
+    let q = |text: &str| TraceFilter { q: Some(text.into()), ..TraceFilter::default() };
+    assert_filter(&*store, q("abcdy"), &["t-whole"]).await;
+    assert_filter(&*store, q("d then x"), &["t-scattered"]).await;
+    assert_filter(&*store, q("bcd"), &["t-whole", "t-scattered"]).await;
+}
+
 pub async fn trace_sorts_put_missing_values_last(store: Arc<dyn TraceStore>) {
     loaded(&store).await;
     let all = TraceFilter::default();

@@ -1,4 +1,4 @@
--- Trace Service Migration: Cost of the free-text search expression
+-- Trace Service Migration: Tune free-text search
 -- Version: 010
 -- Date: 2026-11-29
 
