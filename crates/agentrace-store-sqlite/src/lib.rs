@@ -8,6 +8,7 @@ pub mod connection;
 pub mod migrations;
 pub mod query;
 mod rollup;
+pub mod search;
 pub mod store;
 
 pub use store::SqliteStore;

@@ -271,12 +271,10 @@ fn trace_conditions(sql: &mut Sql, filter: &TraceFilter) -> Vec<String> {
              OR agentrace_contains(t.error, {needle}))"
         );
         if q.chars().count() >= 3 {
-            // The index (detail=none, migration 010) gives the traces holding
-            // every trigram of q; their text says which hold q itself.
-            conditions.push(format!(
-                "t.rowid IN (SELECT rowid FROM agent.traces_search WHERE traces_search MATCH {})",
-                sql.bind(trigram_query(q))
-            ));
+            // The index gives the traces holding every trigram of q (and
+            // those it has not caught up with); their text says which hold
+            // q itself.
+            conditions.push(crate::search::candidates_sql(&sql.bind(trigram_query(q))));
         }
         // Shorter than a trigram, the text alone decides.
         conditions.push(text_matches);

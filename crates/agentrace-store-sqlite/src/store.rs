@@ -11,6 +11,9 @@
 //! own buffers) is tens of megabytes: spread over whichever pool thread ran
 //! each batch, it was kept once per arena, and a 100,000-span burst took the
 //! server to 450 MB where one writer thread stays near 250 MB.
+//!
+//! Free-text search has a database file and a thread of its own
+//! ([`crate::search`]): its index is written beside ingest, not inside it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -29,6 +32,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{Map, Value};
 
 use crate::connection;
+use crate::search::{self, Indexer};
 
 /// Readers kept open between reads; more are opened under load and closed after.
 const IDLE_READERS: usize = 4;
@@ -41,6 +45,7 @@ pub struct SqliteStore {
     /// The writer thread's queue; the thread ends when the store is dropped.
     writer: std::sync::mpsc::Sender<WriterJob>,
     idle_readers: Arc<Mutex<Vec<Connection>>>,
+    indexer: Indexer,
 }
 
 impl SqliteStore {
@@ -53,6 +58,13 @@ impl SqliteStore {
         }
         let mut writer = connection::open(path).map_err(store_error)?;
         crate::migrations::apply(&mut writer).map_err(|error| StoreError::Internal(error.to_string()))?;
+        {
+            let setup = connection::open(path).map_err(store_error)?;
+            search::attach(&setup, path).map_err(store_error)?;
+            search::create_index(&setup).map_err(store_error)?;
+        }
+        let indexer = Indexer::start(path)
+            .map_err(|error| StoreError::Internal(format!("cannot start the search indexer thread: {error}")))?;
         let (jobs, queue) = std::sync::mpsc::channel::<WriterJob>();
         std::thread::Builder::new()
             .name("agentrace-sqlite-writer".into())
@@ -62,11 +74,17 @@ impl SqliteStore {
                 }
             })
             .map_err(|error| StoreError::Internal(format!("cannot start the writer thread: {error}")))?;
-        Ok(SqliteStore { path: path.to_owned(), writer: jobs, idle_readers: Arc::new(Mutex::new(Vec::new())) })
+        Ok(SqliteStore { path: path.to_owned(), writer: jobs, idle_readers: Arc::new(Mutex::new(Vec::new())), indexer })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Traces whose text the search index has not caught up with yet
+    /// (searches read their text directly meanwhile).
+    pub async fn search_backlog(&self) -> Result<u64, StoreError> {
+        self.with_reader(|connection| search::backlog(connection).map_err(store_error)).await
     }
 
     pub(crate) async fn with_writer<T: Send + 'static>(
@@ -93,7 +111,11 @@ impl SqliteStore {
             let reused = idle.lock().ok().and_then(|mut readers| readers.pop());
             let reader = match reused {
                 Some(reader) => reader,
-                None => connection::open(&path).map_err(store_error)?,
+                None => {
+                    let reader = connection::open(&path).map_err(store_error)?;
+                    search::attach(&reader, &path).map_err(store_error)?;
+                    reader
+                }
             };
             let result = work(&reader);
             if let Ok(mut readers) = idle.lock() {
@@ -442,7 +464,9 @@ impl TraceStore for SqliteStore {
             return Ok(());
         }
         let folded = FoldedBatch::fold(batch);
-        self.with_writer(move |connection| write_batch(connection, folded)).await
+        self.with_writer(move |connection| write_batch(connection, folded)).await?;
+        self.indexer.nudge();
+        Ok(())
     }
 
     async fn trace(&self, trace_id: &TraceId) -> Result<Option<TraceDetail>, StoreError> {

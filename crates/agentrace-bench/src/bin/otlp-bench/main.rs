@@ -117,15 +117,30 @@ impl Storage {
         let like = format!("{}%", workload::TRACE_ID_HEX_PREFIX);
         match self {
             Storage::Sqlite(path) => {
+                use agentrace_store_sqlite::search;
                 let connection = agentrace_store_sqlite::connection::open(path).context("opening the SQLite file")?;
-                let pages: u64 = connection.query_row("PRAGMA agent.page_count", [], |row| row.get(0))?;
-                let page_size: u64 = connection.query_row("PRAGMA agent.page_size", [], |row| row.get(0))?;
+                search::attach(&connection, path).context("attaching the search index file")?;
+                // The free-text index is written a moment behind ingest, in a
+                // file of its own: count it once it has caught up.
+                let deadline = Instant::now() + Duration::from_secs(120);
+                while search::backlog(&connection)? > 0 {
+                    anyhow::ensure!(Instant::now() < deadline, "the search index did not catch up");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                let mut bytes = 0;
+                for schema in ["agent", search::SCHEMA] {
+                    let pages: u64 =
+                        connection.query_row(&format!("PRAGMA {schema}.page_count"), [], |row| row.get(0))?;
+                    let page_size: u64 =
+                        connection.query_row(&format!("PRAGMA {schema}.page_size"), [], |row| row.get(0))?;
+                    bytes += pages * page_size;
+                }
                 let spans: u64 = connection.query_row(
                     "SELECT count(*) FROM agent.spans WHERE trace_id LIKE ?1",
                     [&like],
                     |row| row.get(0),
                 )?;
-                Ok((pages * page_size, spans))
+                Ok((bytes, spans))
             }
             Storage::Postgres(url) => {
                 let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
