@@ -66,13 +66,15 @@ fn contains_folded(text: &str, folded_needle: &str) -> bool {
 /// The FTS5 query for the traces whose indexed text holds every trigram of
 /// `q` (at least three characters): candidates, which the caller checks.
 /// Each trigram is a quoted string (its quotes doubled), which the trigram
-/// tokenizer reads as one token; a long `q` is narrowed enough by its first
-/// [`MAX_SEARCH_TRIGRAMS`] distinct trigrams.
+/// tokenizer reads as one token and folds itself. Folding it here instead
+/// could lengthen it (`İ` lowercases to two characters) into two tokens, a
+/// phrase, which an index without positions refuses. A long `q` is narrowed
+/// enough by its first [`MAX_SEARCH_TRIGRAMS`] distinct trigrams.
 fn trigram_query(q: &str) -> String {
     let chars: Vec<char> = q.chars().collect();
     let mut trigrams: Vec<String> = Vec::new();
     for window in chars.windows(3) {
-        let trigram = fold_case(&window.iter().collect::<String>());
+        let trigram: String = window.iter().collect();
         if !trigrams.contains(&trigram) {
             trigrams.push(trigram);
         }
@@ -802,7 +804,7 @@ mod tests {
 
     #[test]
     fn the_trigram_query_quotes_each_distinct_trigram() {
-        assert_eq!(trigram_query("Paris"), r#""par" AND "ari" AND "ris""#);
+        assert_eq!(trigram_query("Paris"), r#""Par" AND "ari" AND "ris""#);
         assert_eq!(trigram_query("aaaa"), r#""aaa""#);
         assert_eq!(trigram_query(r#"a"b""#), r#""a""b" AND """b""""#);
         let long = "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz";

@@ -87,6 +87,12 @@ async fn a_trace_is_found_before_and_after_the_index_catches_up() {
     assert_eq!(indexed(&file, "paris"), 0);
     assert_eq!(found(&store, "snow in oslo").await, ["t-paris"]);
 
+    // A capital whose lower case is two characters, in the text and the search.
+    store.write(WriteBatch { traces: vec![trace("t-izmir", "İZMİR weather")], ..WriteBatch::default() }).await.unwrap();
+    assert_eq!(found(&store, "İZMİR").await, ["t-izmir"]);
+    caught_up(&store).await;
+    assert_eq!(found(&store, "İzmİr").await, ["t-izmir"]);
+
     store.delete_trace(&TraceId::parse("t-paris").unwrap()).await.unwrap();
     caught_up(&store).await;
     assert_eq!(indexed(&file, "oslo"), 0, "a deleted trace leaves the index");
