@@ -73,6 +73,12 @@ pub async fn run(store: Arc<dyn TraceStore>, ingest: Ingestor, mut stop: watch::
         if pause.is_zero() {
             continue;
         }
+        // How far behind the rollups are, for operators: a backlog that only
+        // grows means ingest never leaves the refresh enough time.
+        match store.rollup_backlog().await {
+            Ok(minutes) => metrics::gauge!("agentrace_rollup_backlog_minutes").set(minutes as f64),
+            Err(error) => tracing::debug!(%error, "cannot count the rollup backlog"),
+        }
         tokio::select! {
             _ = stop.wait_for(|stop| *stop) => break,
             () = tokio::time::sleep(pause) => {}

@@ -351,6 +351,16 @@ async fn serve_brings_the_statistics_rollups_up_to_date() {
         .unwrap_or_else(|| panic!("no refresh counted: {metrics}"));
     // 12,000 spans, ten a second: 1,200 seconds, so 20 or 21 minutes.
     assert!(refreshed >= 20, "{refreshed} minutes refreshed");
+    // The backlog gauge comes down to 0 at the task's next pass.
+    loop {
+        let metrics = client.get(format!("{}/metrics", server.base_url)).send().await.unwrap().text().await.unwrap();
+        let backlog = metrics.lines().find_map(|line| line.strip_prefix("agentrace_rollup_backlog_minutes "));
+        if backlog.map(str::trim) == Some("0") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the backlog gauge never read 0: {backlog:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 
     let stats: Value = client
         .get(format!("{}/api/v1/stats?group_by=hour", server.base_url))
