@@ -24,7 +24,7 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -67,7 +67,7 @@ pub fn attach(connection: &Connection, path: &Path) -> rusqlite::Result<()> {
 /// Creates the index's tables in the attached index file unless they
 /// exist. A new index starts at the end of the queue, with every trace
 /// still to index (a rebuild from rowid 0).
-pub fn create_index(connection: &Connection) -> rusqlite::Result<()> {
+fn create_index(connection: &Connection) -> rusqlite::Result<()> {
     connection.execute_batch(
         "BEGIN;
          CREATE VIRTUAL TABLE IF NOT EXISTS search.traces_search USING fts5 (
@@ -85,15 +85,21 @@ pub fn create_index(connection: &Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// The queue rows the index has not passed yet.
+const QUEUED_PAST_THE_INDEX: &str =
+    "SELECT trace_rowid FROM agent.trace_search_queue WHERE seq > (SELECT indexed_through FROM search.search_state)";
+
+/// The first trace rowid a rebuild has not reached (beyond every rowid when
+/// no rebuild runs).
+const NOT_REBUILT_FROM: &str = "coalesce((SELECT rebuild_next_rowid FROM search.search_state), 9223372036854775807)";
+
 /// The condition that `t.rowid` is worth checking for the text of a search:
 /// found by the index for `trigram_query` (a bound parameter), queued, or
 /// not yet reached by a rebuild. The caller checks the text.
 pub fn candidates_sql(trigram_query: &str) -> String {
     format!(
         "(t.rowid IN (SELECT rowid FROM search.traces_search WHERE traces_search MATCH {trigram_query}) \
-         OR t.rowid IN (SELECT q.trace_rowid FROM agent.trace_search_queue q \
-                        WHERE q.seq > (SELECT indexed_through FROM search.search_state)) \
-         OR t.rowid >= coalesce((SELECT rebuild_next_rowid FROM search.search_state), 9223372036854775807))"
+         OR t.rowid IN ({QUEUED_PAST_THE_INDEX}) OR t.rowid >= {NOT_REBUILT_FROM})"
     )
 }
 
@@ -101,10 +107,10 @@ pub fn candidates_sql(trigram_query: &str) -> String {
 /// reached: what a search reads directly instead of through the index.
 pub fn backlog(connection: &Connection) -> rusqlite::Result<u64> {
     connection.query_row(
-        "SELECT (SELECT count(*) FROM agent.trace_search_queue
-                 WHERE seq > (SELECT indexed_through FROM search.search_state))
-              + (SELECT count(*) FROM agent.traces
-                 WHERE rowid >= coalesce((SELECT rebuild_next_rowid FROM search.search_state), 9223372036854775807))",
+        &format!(
+            "SELECT (SELECT count(*) FROM ({QUEUED_PAST_THE_INDEX})) \
+                  + (SELECT count(*) FROM agent.traces WHERE rowid >= {NOT_REBUILT_FROM})"
+        ),
         [],
         |row| row.get::<_, i64>(0).map(|count| count as u64),
     )
@@ -116,34 +122,37 @@ pub struct Indexer {
 }
 
 impl Indexer {
-    /// Starts the indexer thread for the database at `path`, whose index
-    /// [`create_index`] has created.
-    pub fn start(path: &Path) -> std::io::Result<Indexer> {
+    /// Opens the index file of the database at `path`, creates its tables
+    /// if they are missing, and starts the indexer thread on that
+    /// connection.
+    pub fn start(path: &Path) -> Result<Indexer, IndexerError> {
+        let connection = connection::open(path)?;
+        attach(&connection, path)?;
+        create_index(&connection)?;
         let (nudge, nudged) = std::sync::mpsc::sync_channel(1);
-        let path = path.to_owned();
-        std::thread::Builder::new().name("agentrace-sqlite-search".into()).spawn(move || run(&path, &nudged))?;
+        std::thread::Builder::new()
+            .name("agentrace-sqlite-search".into())
+            .spawn(move || run(connection, &nudged))
+            .map_err(IndexerError::Thread)?;
         Ok(Indexer { nudge })
     }
 
-    /// Wakes the indexer (a write changed traces); never blocks.
+    /// Wakes the indexer (a write changed traces); never blocks. A full
+    /// channel already holds a wake-up, and a stopped indexer needs none.
     pub fn nudge(&self) {
-        match self.nudge.try_send(()) {
-            Ok(()) | Err(TrySendError::Full(())) | Err(TrySendError::Disconnected(())) => {}
-        }
+        let _ = self.nudge.try_send(());
     }
 }
 
-fn run(path: &Path, nudged: &Receiver<()>) {
-    let mut connection = match connection::open(path).and_then(|connection| {
-        attach(&connection, path)?;
-        Ok(connection)
-    }) {
-        Ok(connection) => connection,
-        Err(error) => {
-            tracing::error!(%error, "the SQLite search indexer cannot open its databases; searches read the traces");
-            return;
-        }
-    };
+#[derive(Debug, thiserror::Error)]
+pub enum IndexerError {
+    #[error(transparent)]
+    Database(#[from] rusqlite::Error),
+    #[error("cannot start the search indexer thread: {0}")]
+    Thread(std::io::Error),
+}
+
+fn run(mut connection: Connection, nudged: &Receiver<()>) {
     // (when, indexed_through) after each pass, oldest first: what may be
     // pruned once PRUNE_AFTER has passed.
     let mut passed: VecDeque<(Instant, i64)> = VecDeque::new();
@@ -210,8 +219,6 @@ fn index_chunk(connection: &mut Connection) -> rusqlite::Result<Pass> {
         .query_map(params![indexed_through, CHUNK as i64], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut rowids: Vec<i64> = queued.iter().map(|&(_, rowid)| rowid).collect();
-    rowids.sort_unstable();
-    rowids.dedup();
     let through = queued.last().map_or(indexed_through, |&(seq, _)| seq);
     let mut next_rebuild = rebuild_next;
     if let (true, Some(from)) = (queued.len() < CHUNK, rebuild_next) {
@@ -221,9 +228,9 @@ fn index_chunk(connection: &mut Connection) -> rusqlite::Result<Pass> {
             .collect::<rusqlite::Result<_>>()?;
         next_rebuild = if rebuilt.len() < CHUNK - queued.len() { None } else { rebuilt.last().map(|last| last + 1) };
         rowids.extend(rebuilt);
-        rowids.sort_unstable();
-        rowids.dedup();
     }
+    rowids.sort_unstable();
+    rowids.dedup();
     let more = queued.len() == CHUNK || next_rebuild.is_some();
     let indexed = rowids.len();
     {

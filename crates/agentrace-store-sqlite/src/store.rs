@@ -58,13 +58,10 @@ impl SqliteStore {
         }
         let mut writer = connection::open(path).map_err(store_error)?;
         crate::migrations::apply(&mut writer).map_err(|error| StoreError::Internal(error.to_string()))?;
-        {
-            let setup = connection::open(path).map_err(store_error)?;
-            search::attach(&setup, path).map_err(store_error)?;
-            search::create_index(&setup).map_err(store_error)?;
-        }
-        let indexer = Indexer::start(path)
-            .map_err(|error| StoreError::Internal(format!("cannot start the search indexer thread: {error}")))?;
+        let indexer = Indexer::start(path).map_err(|error| match error {
+            search::IndexerError::Database(error) => store_error(error),
+            thread => StoreError::Internal(thread.to_string()),
+        })?;
         let (jobs, queue) = std::sync::mpsc::channel::<WriterJob>();
         std::thread::Builder::new()
             .name("agentrace-sqlite-writer".into())
