@@ -24,12 +24,13 @@ const ROLLUP_COLUMNS: &str = "r.grain, r.bucket_start, r.project, r.span_type, r
      r.prompt_tokens::float8, r.completion_tokens::float8, r.total_tokens::float8, r.cost_usd::float8, \
      r.unpriced_count, r.latency_sketch";
 
-/// The columns of a [`SpanFact`] of the spans `s` of the traces `t`, with
-/// the token expressions of the exact statistics.
-fn fact_columns() -> String {
+/// The columns of a [`SpanFact`] of the spans `s`, with the token
+/// expressions of the exact statistics; `project` is the expression that
+/// gives the project of a span's trace.
+fn fact_columns(project: &str) -> String {
     let (prompt, completion, total) = (token("prompt"), token("completion"), token("total"));
     format!(
-        "s.start_time, t.project, s.span_type, s.model, s.status = 'error', s.duration_ms, \
+        "s.start_time, {project}, s.span_type, s.model, s.status = 'error', s.duration_ms, \
          CASE WHEN {BILLED} THEN coalesce({prompt}, 0)::float8 ELSE 0 END, \
          CASE WHEN {BILLED} THEN coalesce({completion}, 0)::float8 ELSE 0 END, \
          CASE WHEN {BILLED} THEN coalesce({total}, coalesce({prompt}, 0) + coalesce({completion}, 0))::float8 ELSE 0 END, \
@@ -60,14 +61,27 @@ async fn fold_facts(
     client: &impl GenericClient,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
-) -> Result<FactRows, StoreError> {
+    facts: &mut FactRows,
+) -> Result<(), StoreError> {
     let rows = client.query_raw(sql, params.iter().copied()).await.map_err(store_error)?;
     pin_mut!(rows);
-    let mut facts = FactRows::default();
     while let Some(row) = rows.try_next().await.map_err(store_error)? {
         facts.add(&fact_from_row(&row));
     }
-    Ok(facts)
+    Ok(())
+}
+
+/// The first and last bucket of each run of consecutive buckets in
+/// `buckets` (sorted, without repeats).
+fn consecutive_runs(buckets: &[Timestamp], grain: Grain) -> Vec<(Timestamp, Timestamp)> {
+    let mut runs: Vec<(Timestamp, Timestamp)> = Vec::new();
+    for &bucket in buckets {
+        match runs.last_mut() {
+            Some((_, last)) if *last + grain.width() == bucket => *last = bucket,
+            _ => runs.push((bucket, bucket)),
+        }
+    }
+    runs
 }
 
 fn rollup_from_row(row: &Row) -> Result<(Grain, RollupKey, RollupValues), StoreError> {
@@ -148,15 +162,14 @@ pub(crate) async fn rollup_stats(
     conditions.push(times);
     sql.text = format!(
         "SELECT {} FROM agent.spans s JOIN agent.traces t ON t.trace_id = s.trace_id WHERE {}",
-        fact_columns(),
+        fact_columns("t.project"),
         conditions.join(" AND ")
     );
-    let facts = if plan.facts.is_empty() && !plan.unstarted {
-        FactRows::default()
-    } else {
+    let mut facts = FactRows::default();
+    if !plan.facts.is_empty() || plan.unstarted {
         let params: Vec<&(dyn ToSql + Sync)> = sql.params.iter().map(|param| param.as_ref() as _).collect();
-        fold_facts(&*transaction, &sql.text, &params).await?
-    };
+        fold_facts(&*transaction, &sql.text, &params, &mut facts).await?;
+    }
     transaction.commit().await.map_err(store_error)?;
     Ok(rollup::groups(query, &rows, &facts))
 }
@@ -259,17 +272,22 @@ impl PostgresStore {
         let note_ids: Vec<i64> = notes.iter().map(|row| row.get(0)).collect();
         let minutes: Vec<Timestamp> =
             notes.iter().map(|row| row.get::<_, Timestamp>(1)).collect::<BTreeSet<_>>().into_iter().collect();
-        let facts = fold_facts(
-            &*transaction,
-            &format!(
-                "SELECT {} FROM unnest($1::timestamptz[]) AS m(minute) \
-                 JOIN agent.spans s ON s.start_time >= m.minute AND s.start_time < m.minute + interval '1 minute' \
-                 JOIN agent.traces t ON t.trace_id = s.trace_id",
-                fact_columns()
-            ),
-            &[&minutes],
-        )
-        .await?;
+        // One range scan per run of consecutive minutes, with its bounds as
+        // parameters: joined to an array of minutes instead, the planner
+        // could not tell how many spans a minute holds (it guessed 1.9
+        // million where there were 2,000) and scanned the whole spans
+        // table, 0.2–0.6 s per refresh at 500,000 spans. The project comes
+        // from a lookup by primary key for the same reason: joined, the
+        // traces table was hashed whole.
+        let sql = format!(
+            "SELECT {} FROM agent.spans s WHERE s.start_time >= $1 AND s.start_time < $2",
+            fact_columns("(SELECT t.project FROM agent.traces t WHERE t.trace_id = s.trace_id)")
+        );
+        let mut facts = FactRows::default();
+        for (first, last) in consecutive_runs(&minutes, Grain::Minute) {
+            let end = last + Grain::Minute.width();
+            fold_facts(&*transaction, &sql, &[&first, &end], &mut facts).await?;
+        }
         transaction
             .execute("DELETE FROM agent.span_rollups WHERE grain = 'minute' AND bucket_start = ANY($1)", &[&minutes])
             .await
@@ -312,5 +330,26 @@ impl PostgresStore {
             .await
             .map_err(store_error)?;
         Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn minute(index: i64) -> Timestamp {
+        chrono::Utc.timestamp_opt(1_800_000_000 + index * 60, 0).unwrap()
+    }
+
+    #[test]
+    fn consecutive_minutes_are_read_in_one_range() {
+        let minutes = [minute(0), minute(1), minute(2), minute(5), minute(7), minute(8)];
+        assert_eq!(
+            consecutive_runs(&minutes, Grain::Minute),
+            vec![(minute(0), minute(2)), (minute(5), minute(5)), (minute(7), minute(8))]
+        );
+        assert!(consecutive_runs(&[], Grain::Minute).is_empty());
     }
 }

@@ -326,11 +326,17 @@ fn write_batch(connection: &mut Connection, mut folded: FoldedBatch) -> Result<(
                  ORDER BY start_time IS NULL, start_time, span_id LIMIT 1"
             ))
             .map_err(store_error)?;
+        // A row that would not change is left alone: most spans of a trace
+        // (children ending within their root) change nothing in it, and
+        // rewriting it costs a write of the row and of each of its indexes.
         let mut update = transaction
             .prepare_cached(
                 "UPDATE agent.traces SET session_id = ?2, user_id = ?3, project = ?4, name = ?5, start_time = ?6, \
                  end_time = ?7, duration_ms = ?8, input = ?9, output = ?10, status = ?11, error = ?12, \
-                 metadata = ?13, tags = ?14, sent_fields = ?15, updated_at = ?16 WHERE trace_id = ?1",
+                 metadata = ?13, tags = ?14, sent_fields = ?15, updated_at = ?16 WHERE trace_id = ?1 \
+                 AND (session_id, user_id, project, name, start_time, end_time, duration_ms, input, output, \
+                      status, error, metadata, tags, sent_fields) \
+                     IS NOT (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )
             .map_err(store_error)?;
         for explicit in folded.merged_traces(existing_traces) {
