@@ -252,6 +252,10 @@ impl PostgresStore {
         if !locked {
             return Ok(0);
         }
+        // The per-span project lookup prices the refresh over JIT's
+        // threshold at a few hundred thousand spans; compiling its
+        // expressions costs more than the few thousand rows it reads.
+        transaction.batch_execute("SET LOCAL jit = off").await.map_err(store_error)?;
         let limit = i64::try_from(max_minutes).unwrap_or(i64::MAX);
         // Writers only append notes, so claiming them locks nothing a writer
         // waits for; the notes read here are deleted by id at the end, and a
