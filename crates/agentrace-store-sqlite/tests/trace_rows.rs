@@ -1,39 +1,17 @@
-//! What a write does to the row of its trace: a piece that changes nothing
-//! in the trace (a child span ending within its root, the same piece twice)
-//! leaves the row as it was, `updated_at` included, since rewriting it costs
-//! a write of the row and of each index of `agent.traces`.
+//! What a write does to the row of its trace (the shared scenario:
+//! `agentrace_store::conformance::unchanged_trace_rows_are_left_alone`),
+//! seen through `updated_at`.
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use agentrace_core::time::parse_rfc3339;
-use agentrace_core::{SpanId, SpanPiece, SpanType, Status, TraceId};
-use agentrace_store::{TraceStore, WriteBatch};
 use agentrace_store_sqlite::{connection, SqliteStore};
 use agentrace_testkit::sqlite::TempSqlite;
-use serde_json::json;
-
-fn span(id: &str, parent: Option<&str>, start: &str, end: &str) -> SpanPiece {
-    let mut piece = SpanPiece::new(TraceId::parse("t-rows").unwrap(), SpanId::parse(id).unwrap());
-    piece.parent_span_id = parent.map(|parent| SpanId::parse(parent).unwrap());
-    piece.span_type = Some(if parent.is_none() { SpanType::Agent } else { SpanType::ToolCall });
-    piece.name = Some(id.into());
-    piece.start_time = Some(parse_rfc3339(start).unwrap());
-    piece.end_time = Some(parse_rfc3339(end).unwrap());
-    piece.status = Some(Status::Success);
-    piece.input = Some(json!({"question": format!("asked of {id}")}));
-    piece.output = Some(json!({"answer": format!("answered by {id}")}));
-    piece
-}
-
-fn batch(pieces: Vec<SpanPiece>) -> WriteBatch {
-    WriteBatch { spans: pieces, ..WriteBatch::default() }
-}
 
 #[tokio::test]
 async fn a_span_that_changes_nothing_in_its_trace_leaves_the_trace_row_alone() {
     let file = TempSqlite::new();
     let store = SqliteStore::open(file.path()).unwrap();
-    let updated_at = || {
+    let row_version = || async {
         connection::open(file.path())
             .unwrap()
             .query_row("SELECT updated_at FROM agent.traces WHERE trace_id = 't-rows'", [], |row| {
@@ -41,23 +19,5 @@ async fn a_span_that_changes_nothing_in_its_trace_leaves_the_trace_row_alone() {
             })
             .unwrap()
     };
-    // updated_at has millisecond precision: later writes get later stamps.
-    let tick = || tokio::time::sleep(Duration::from_millis(5));
-
-    let root = span("root", None, "2026-03-01T10:00:00Z", "2026-03-01T10:00:09Z");
-    store.write(batch(vec![root.clone()])).await.unwrap();
-    let after_root = updated_at();
-
-    tick().await;
-    store.write(batch(vec![span("tool", Some("root"), "2026-03-01T10:00:02Z", "2026-03-01T10:00:03Z")])).await.unwrap();
-    store.write(batch(vec![root])).await.unwrap();
-    assert_eq!(updated_at(), after_root, "a child within its root and a repeated root change nothing");
-
-    // A child ending after its root stretches the trace: that is a change.
-    tick().await;
-    store.write(batch(vec![span("late", Some("root"), "2026-03-01T10:00:05Z", "2026-03-01T10:00:12Z")])).await.unwrap();
-    assert_ne!(updated_at(), after_root, "a child ending after its root moves the trace's end");
-    let trace = store.trace(&TraceId::parse("t-rows").unwrap()).await.unwrap().unwrap().trace;
-    assert_eq!(trace.end_time, Some(parse_rfc3339("2026-03-01T10:00:12Z").unwrap()));
-    assert_eq!(trace.input, Some(json!({"question": "asked of root"})));
+    agentrace_store::conformance::unchanged_trace_rows_are_left_alone(Arc::new(store), row_version).await;
 }

@@ -180,6 +180,39 @@ pub async fn duplicate_delivery_changes_nothing(store: Arc<dyn TraceStore>) {
     assert_eq!(store.count_spans().await.unwrap(), 1);
 }
 
+/// A piece that changes nothing in its trace (a child span ending within
+/// its root, the same root again) leaves the trace row alone, since a new
+/// version of it costs a write of every index of `agent.traces`; a child
+/// ending after its root does change it. Not in [`conformance_tests!`]: a
+/// rewrite is seen only through the backend, so each backend calls this
+/// with `row_version`, which reads something that changes whenever the row
+/// of trace `t-rows` is written (PostgreSQL's `xmin`, SQLite's
+/// `updated_at`).
+pub async fn unchanged_trace_rows_are_left_alone<F, Fut>(store: Arc<dyn TraceStore>, row_version: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = String>,
+{
+    // Later writes get later stamps even where they have millisecond precision.
+    let tick = || tokio::time::sleep(std::time::Duration::from_millis(5));
+    let mut root = span("t-rows", "root", None, SpanType::Agent, 0, 9);
+    root.input = Some(json!({"question": "asked of root"}));
+    store.write(spans_only(vec![root.clone()])).await.unwrap();
+    let after_root = row_version().await;
+
+    tick().await;
+    store.write(spans_only(vec![span("t-rows", "tool", Some("root"), SpanType::ToolCall, 2, 3)])).await.unwrap();
+    store.write(spans_only(vec![root])).await.unwrap();
+    assert_eq!(row_version().await, after_root, "a child within its root and a repeated root change nothing");
+
+    tick().await;
+    store.write(spans_only(vec![span("t-rows", "late", Some("root"), SpanType::ToolCall, 5, 12)])).await.unwrap();
+    assert_ne!(row_version().await, after_root, "a child ending after its root moves the trace's end");
+    let trace = store.trace(&trace_id("t-rows")).await.unwrap().unwrap().trace;
+    assert_eq!(trace.end_time, Some(at(12)));
+    assert_eq!(trace.input, Some(json!({"question": "asked of root"})));
+}
+
 pub async fn children_may_arrive_before_parents(store: Arc<dyn TraceStore>) {
     let child = span("t-order", "child", Some("parent"), SpanType::ModelCall, 2, 3);
     let parent = span("t-order", "parent", None, SpanType::Node, 1, 4);
