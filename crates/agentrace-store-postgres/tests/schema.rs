@@ -274,6 +274,50 @@ async fn unusable_token_counts_do_not_break_trace_stats() {
     assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1), row.get::<_, i64>(2)), (10, 5, 17));
 }
 
+/// Traces stored before migration 012 get their `agent.trace_totals` row
+/// from it: the figures of `agent.trace_stats`, odd token counts included.
+#[tokio::test]
+async fn trace_totals_are_filled_in_for_traces_stored_before_them() {
+    use agentrace_store_postgres::migrations::{apply, apply_migrations, MIGRATIONS};
+    let database = fresh_database().await.expect("a fresh PostgreSQL database");
+    let mut client = database.connect().await.expect("connect");
+    let before: Vec<_> = MIGRATIONS.iter().filter(|migration| migration.version < "012").copied().collect();
+    apply_migrations(&mut client, &before).await.expect("migrate to 011");
+    client
+        .batch_execute(
+            r#"INSERT INTO agent.traces (trace_id, session_id) VALUES ('full', 'full'), ('odd', 'odd'), ('empty', 'empty');
+               INSERT INTO agent.spans (trace_id, span_id, span_type, status, tokens_used, cost_usd) VALUES
+                   ('full', 'a', 'agent', 'success', '{"prompt": 500, "completion": 50}', NULL),
+                   ('full', 'b', 'model_call', 'error', '{"prompt": 100, "completion": 10, "total": 111}', 0.25),
+                   ('full', 'c', 'embedding', 'success', '{"prompt": 7}', NULL),
+                   ('full', 'd', 'tool_call', 'success', NULL, NULL),
+                   ('full', 'e', 'mcp_call', 'success', NULL, NULL),
+                   ('odd', 'a', 'model_call', 'success', '{"prompt": "many", "completion": 5}', NULL),
+                   ('odd', 'b', 'model_call', 'success', '[1, 2]', NULL);"#,
+        )
+        .await
+        .unwrap();
+    apply(&mut client).await.expect("migrate to the latest");
+    let columns = "trace_id, total_spans, model_calls, tool_calls, mcp_calls, error_spans, prompt_tokens::numeric, \
+                   completion_tokens::numeric, total_tokens::numeric, cost_usd";
+    let differences = format!(
+        "(SELECT {columns} FROM agent.trace_stats WHERE total_spans > 0 EXCEPT SELECT {columns} FROM agent.trace_totals)
+         UNION ALL
+         (SELECT {columns} FROM agent.trace_totals EXCEPT SELECT {columns} FROM agent.trace_stats)"
+    );
+    let rows = client.query(&differences, &[]).await.unwrap();
+    let differing: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+    assert!(differing.is_empty(), "totals unlike agent.trace_stats: {differing:?}");
+    let totals: Vec<(String, i64, i64)> = client
+        .query("SELECT trace_id, total_spans, total_tokens::int8 FROM agent.trace_totals ORDER BY trace_id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    assert_eq!(totals, [("full".to_owned(), 5, 118), ("odd".to_owned(), 2, 5)], "a trace without spans has no row");
+}
+
 #[tokio::test]
 async fn every_migration_can_run_again() {
     let (_database, client) = migrated().await;

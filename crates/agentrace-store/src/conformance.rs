@@ -36,6 +36,7 @@ macro_rules! conformance_tests {
             explicit_trace_fields_beat_derived_ones,
             token_totals_skip_agent_aggregates,
             unknown_cost_is_not_zero,
+            listed_statistics_follow_every_write,
             nul_and_invalid_utf8_round_trip_escaped,
             emoji_and_cjk_round_trip,
             one_megabyte_input_round_trips,
@@ -333,6 +334,78 @@ pub async fn unknown_cost_is_not_zero(store: Arc<dyn TraceStore>) {
     assert_eq!((unpriced.total_tokens, unpriced.cost_usd), (42, None));
     let no_calls = store.trace_stats(&trace_id("t-no-calls")).await.unwrap().unwrap();
     assert_eq!((no_calls.total_tokens, no_calls.cost_usd), (0, None));
+}
+
+/// The statistics a trace is listed with, read through the trace list.
+async fn listed_stats(store: &dyn TraceStore, trace: &str) -> crate::TraceStats {
+    // A trace that names no session is its own.
+    let filter = crate::query::TraceFilter { session_id: Some(trace.into()), ..Default::default() };
+    let page = crate::query::PageRequest { limit: 10, cursor: None };
+    let listed = store.list_traces(&filter, crate::query::TraceSort::StartTimeDesc, &page, false).await.unwrap();
+    assert_eq!(listed.items.len(), 1, "{trace} is listed once");
+    listed.items[0].stats.clone()
+}
+
+/// A store may keep the trace list's figures as it writes instead of
+/// computing them for each page; they must follow every write of the
+/// trace's spans all the same: new spans, merged pieces that change a
+/// span's type, status, tokens or cost, repeats that change nothing.
+pub async fn listed_statistics_follow_every_write(store: Arc<dyn TraceStore>) {
+    let check = |expected: crate::TraceStats, context: &'static str| {
+        let store = Arc::clone(&store);
+        async move {
+            let alone = store.trace_stats(&trace_id("t-listed")).await.unwrap().unwrap();
+            assert_eq!(alone, expected, "{context}: the trace's statistics");
+            assert_eq!(listed_stats(&*store, "t-listed").await, expected, "{context}: as listed");
+        }
+    };
+    let mut agent = span("t-listed", "agent", None, SpanType::Agent, 1, 9);
+    agent.tokens = Some(TokenUsage { prompt: Some(300), completion: Some(30), ..TokenUsage::default() });
+    let mut call = span("t-listed", "llm", Some("agent"), SpanType::ModelCall, 2, 3);
+    call.tokens = Some(TokenUsage { prompt: Some(100), completion: Some(10), ..TokenUsage::default() });
+    call.cost_usd = Some(0.25);
+    store.write(spans_only(vec![agent, call])).await.unwrap();
+    let first = crate::TraceStats {
+        total_spans: 2,
+        model_calls: 1,
+        prompt_tokens: 100,
+        completion_tokens: 10,
+        total_tokens: 110,
+        cost_usd: Some(0.25),
+        ..Default::default()
+    };
+    check(first.clone(), "first write").await;
+
+    let tool = span("t-listed", "tool", Some("agent"), SpanType::ToolCall, 4, 5);
+    let mut embedding = span("t-listed", "embed", Some("agent"), SpanType::Embedding, 5, 6);
+    embedding.tokens = Some(TokenUsage { prompt: Some(7), total: Some(8), ..TokenUsage::default() });
+    store.write(spans_only(vec![tool, embedding])).await.unwrap();
+    let second = crate::TraceStats { total_spans: 4, tool_calls: 1, prompt_tokens: 107, total_tokens: 118, ..first };
+    check(second.clone(), "a later write of more spans").await;
+    store.write(spans_only(vec![span("t-listed", "tool", Some("agent"), SpanType::ToolCall, 4, 5)])).await.unwrap();
+    check(second.clone(), "a repeated span").await;
+
+    // Later pieces of known spans: the call fails with more tokens and a
+    // new cost, and so does the tool.
+    let mut failed = SpanPiece::new(trace_id("t-listed"), span_id("llm"));
+    failed.status = Some(Status::Error);
+    failed.tokens = Some(TokenUsage { prompt: Some(150), completion: Some(20), ..TokenUsage::default() });
+    failed.cost_usd = Some(0.5);
+    let mut tool_failed = SpanPiece::new(trace_id("t-listed"), span_id("tool"));
+    tool_failed.status = Some(Status::Error);
+    store.write(spans_only(vec![failed, tool_failed])).await.unwrap();
+    check(
+        crate::TraceStats {
+            error_spans: 2,
+            prompt_tokens: 157,
+            completion_tokens: 20,
+            total_tokens: 178,
+            cost_usd: Some(0.5),
+            ..second
+        },
+        "merged pieces",
+    )
+    .await;
 }
 
 pub async fn nul_and_invalid_utf8_round_trip_escaped(store: Arc<dyn TraceStore>) {

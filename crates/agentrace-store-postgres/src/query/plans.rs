@@ -44,8 +44,14 @@ SELECT 'trace-' || t, 'span-' || s, CASE WHEN s > 0 THEN 'span-' || ((s - 1) / 5
        CASE WHEN s = 1 AND t % 5000 = 0 THEN 'rare-model' WHEN s = 1 THEN 'gpt-4o' END,
        CASE WHEN s = 1 THEN jsonb_build_object('prompt', 10, 'completion', 5, 'total', 15) END
 FROM generate_series(0, 19999) AS t, generate_series(0, 4) AS s;
+-- What agentrace's writes keep for the trace list.
+INSERT INTO agent.trace_totals
+SELECT trace_id, total_spans, model_calls, tool_calls, mcp_calls, error_spans, prompt_tokens, completion_tokens,
+       total_tokens, cost_usd
+FROM agent.trace_stats WHERE total_spans > 0;
 ANALYZE agent.traces;
 ANALYZE agent.spans;
+ANALYZE agent.trace_totals;
 ";
 
 /// Past `jit_above_cost` (100000 by default) PostgreSQL compiles a query,
