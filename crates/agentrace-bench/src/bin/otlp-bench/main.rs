@@ -147,7 +147,12 @@ impl Storage {
                 tokio::spawn(connection);
                 let row = client
                     .query_one(
-                        "SELECT (pg_total_relation_size('agent.spans') + pg_total_relation_size('agent.traces'))::int8, \
+                        // Every table of the schema: the spans and traces, and
+                        // what agentrace keeps beside them (trace totals,
+                        // statistics rollups).
+                        "SELECT (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c \
+                                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                                 WHERE n.nspname = 'agent' AND c.relkind = 'r')::int8, \
                          (SELECT count(*) FROM agent.spans WHERE trace_id LIKE $1)::int8",
                         &[&like],
                     )
