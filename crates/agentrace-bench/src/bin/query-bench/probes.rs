@@ -192,7 +192,7 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn of(mut samples: Vec<Duration>) -> Latency {
+    pub fn of(mut samples: Vec<Duration>) -> Latency {
         samples.sort();
         let at = |quantile: f64| samples[((samples.len() - 1) as f64 * quantile).round() as usize];
         Latency { p50: at(0.50), p95: at(0.95), p99: at(0.99), samples: samples.len() }
@@ -213,9 +213,16 @@ pub enum Path<'a> {
 }
 
 /// Times `samples` reads of one kind (after a few untimed ones that warm
-/// connections and caches), each with fresh random parameters.
-pub async fn time(path: &Path<'_>, loaded: &Loaded, read: Read, samples: usize) -> anyhow::Result<Latency> {
-    let mut random = Random::new(read as u64 * 7_919 + loaded.traces);
+/// connections and caches), each with fresh random parameters: those of
+/// round `round` of the read's rounds.
+pub async fn time(
+    path: &Path<'_>,
+    loaded: &Loaded,
+    read: Read,
+    samples: usize,
+    round: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let mut random = Random::new((read as u64 * 7_919 + loaded.traces) * 104_729 + round as u64);
     for _ in 0..(samples / 10).clamp(1, 20) {
         run(path, &loaded.probe(read, &mut random)).await?;
     }
@@ -224,7 +231,7 @@ pub async fn time(path: &Path<'_>, loaded: &Loaded, read: Read, samples: usize) 
         let probe = loaded.probe(read, &mut random);
         times.push(run(path, &probe).await.with_context(|| format!("{read:?} with {probe:?}"))?);
     }
-    Ok(Latency::of(times))
+    Ok(times)
 }
 
 /// Runs one read; returns the time from sending it to holding the whole
