@@ -29,7 +29,7 @@
 //! whatever it holds, which is what lets small batches (one span per
 //! request) commit often.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use agentrace_core::time::Timestamp;
@@ -44,6 +44,7 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use serde_json::{Map, Value};
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row, Statement};
 
 /// Connections reserved for writes, and so the writes run at once.
@@ -271,6 +272,36 @@ impl TraceColumns {
         self.tags.push(serde_json::to_string(&trace.tags).unwrap_or_else(|_| "[]".into()));
         self.sent_fields.push(sent_fields);
     }
+
+    fn of(rows: Vec<TraceRow>) -> Self {
+        let mut columns = TraceColumns::default();
+        for row in rows {
+            columns.push(row);
+        }
+        columns
+    }
+
+    /// The columns as the parameters of `ensure_traces.sql` and
+    /// `update_traces.sql`, in their order.
+    fn params(&self) -> [&(dyn ToSql + Sync); 15] {
+        [
+            &self.trace_id,
+            &self.session_id,
+            &self.user_id,
+            &self.project,
+            &self.name,
+            &self.start_time,
+            &self.end_time,
+            &self.duration_ms,
+            &self.input,
+            &self.output,
+            &self.status,
+            &self.error,
+            &self.metadata,
+            &self.tags,
+            &self.sent_fields,
+        ]
+    }
 }
 
 /// The write path's statements, prepared once per connection (deadpool
@@ -396,6 +427,8 @@ fn lost_a_race(error: &tokio_postgres::Error) -> bool {
 struct StoredRows {
     traces: Vec<Row>,
     spans: Vec<Row>,
+    /// The traces whose rows this write created, from its provisional rows.
+    created: HashSet<String>,
 }
 
 // Each group below is pipelined: its statements are sent together and run
@@ -404,13 +437,15 @@ struct StoredRows {
 // with the first group: on a busy machine a round trip alone can cost more
 // than a millisecond, as much as writing dozens of spans.
 
-/// Opens the transaction, creates the touched traces' missing rows, locks
-/// them all in trace-id order and reads what the batch merges into. Nothing
+/// Opens the transaction, creates the touched traces' missing rows (as the
+/// batch alone makes them: `provisional`), locks them all in trace-id order
+/// and reads what the batch merges into. Nothing
 /// of the batch is written yet, so losing a race here costs a retry only.
 async fn lock_and_read(
     client: &deadpool_postgres::Object,
     statements: &WriteStatements,
     folded: &FoldedBatch,
+    provisional: &TraceColumns,
 ) -> Result<StoredRows, tokio_postgres::Error> {
     let touched: Vec<&str> = folded.touched_traces.iter().map(TraceId::as_str).collect();
     let (wanted_traces, wanted_spans): (Vec<&str>, Vec<&str>) =
@@ -418,14 +453,15 @@ async fn lock_and_read(
     // The span read comes after the lock: each statement sees what was
     // committed when it started, and a concurrent write of these traces has
     // committed once the lock is granted.
-    let (_, _, traces, spans) = tokio::try_join!(
+    let (_, created, traces, spans) = tokio::try_join!(
         biased;
         client.batch_execute("BEGIN"),
-        async { client.execute(&statements.ensure_traces, &[&touched]).await },
+        async { client.query(&statements.ensure_traces, &provisional.params()).await },
         async { client.query(&statements.lock_traces, &[&touched]).await },
         async { client.query(&statements.select_spans, &[&wanted_traces, &wanted_spans]).await },
     )?;
-    Ok(StoredRows { traces, spans })
+    let created = created.iter().map(|row| row.get(0)).collect();
+    Ok(StoredRows { traces, spans, created })
 }
 
 /// Merges the batch into the stored rows and writes the result, inside the
@@ -436,6 +472,7 @@ async fn write_locked(
     statements: &WriteStatements,
     mut folded: FoldedBatch,
     stored: StoredRows,
+    provisional: &HashMap<String, TraceRow>,
 ) -> Result<LastGroup, StoreError> {
     let mut existing_spans = HashMap::with_capacity(stored.spans.len());
     for row in stored.spans {
@@ -502,7 +539,14 @@ async fn write_locked(
     let mut traces = TraceColumns::default();
     for explicit in folded.merged_traces(existing_traces) {
         let derived = aggregates.remove(explicit.trace_id.as_str()).unwrap_or_default();
-        traces.push(TraceRow::derive(&explicit, &derived));
+        let row = TraceRow::derive(&explicit, &derived);
+        // A row this write created as the batch made it is already final
+        // when the stored spans are the batch's alone (the usual case).
+        let trace_id = row.trace.trace_id.as_str();
+        if stored.created.contains(trace_id) && provisional.get(trace_id) == Some(&row) {
+            continue;
+        }
+        traces.push(row);
     }
     // COMMIT goes with the last group, saving a round trip. Every statement
     // of the group is prepared, so polling it sends it at once, before
@@ -522,26 +566,7 @@ async fn write_locked(
         async {
             noted(
                 client
-                    .execute(
-                        &statements.update_traces,
-                        &[
-                            &traces.trace_id,
-                            &traces.session_id,
-                            &traces.user_id,
-                            &traces.project,
-                            &traces.name,
-                            &traces.start_time,
-                            &traces.end_time,
-                            &traces.duration_ms,
-                            &traces.input,
-                            &traces.output,
-                            &traces.status,
-                            &traces.error,
-                            &traces.metadata,
-                            &traces.tags,
-                            &traces.sent_fields,
-                        ],
-                    )
+                    .execute(&statements.update_traces, &traces.params())
                     .await,
             )
         },
@@ -639,14 +664,18 @@ impl TraceStore for PostgresStore {
             return Ok(());
         }
         let folded = FoldedBatch::fold(batch);
+        let provisional_rows = folded.provisional_rows();
+        let provisional = TraceColumns::of(provisional_rows.clone());
+        let provisional_rows: HashMap<String, TraceRow> =
+            provisional_rows.into_iter().map(|row| (row.trace.trace_id.to_string(), row)).collect();
         let mut attempt = 1;
         loop {
             let transaction = OpenTransaction { client: Some(self.writer_client().await?) };
             let client = transaction.client()?;
             let statements = WriteStatements::prepare(client).await?;
-            let lost = match lock_and_read(client, &statements, &folded).await {
+            let lost = match lock_and_read(client, &statements, &folded, &provisional).await {
                 Ok(stored) if stored.traces.len() == folded.touched_traces.len() => {
-                    return match write_locked(client, &statements, folded, stored).await {
+                    return match write_locked(client, &statements, folded, stored, &provisional_rows).await {
                         Ok(last_group) => transaction.settle(last_group),
                         Err(error) => transaction.finish(Err(error)).await,
                     };

@@ -313,6 +313,43 @@ impl FoldedBatch {
     }
 }
 
+impl FoldedBatch {
+    /// The touched traces' rows as they would be if nothing of them were
+    /// stored yet: the batch's explicit fields, and what the batch's own
+    /// spans derive. For a trace the batch brings whole, as most do, that
+    /// is its final row, so a backend can create the row with it instead of
+    /// creating an empty row and rewriting it once the spans are in.
+    pub fn provisional_rows(&self) -> Vec<TraceRow> {
+        let mut aggregates: HashMap<&TraceId, SpanAggregates> = HashMap::with_capacity(self.touched_traces.len());
+        for ((trace_id, _), span) in &self.spans {
+            let trace = aggregates.entry(trace_id).or_default();
+            trace.earliest_start = match (trace.earliest_start, span.start_time) {
+                (Some(known), Some(start)) => Some(known.min(start)),
+                (known, start) => known.or(start),
+            };
+            trace.latest_end = trace.latest_end.max(span.end_time);
+            if span.parent_span_id.is_none()
+                && trace.root.as_ref().is_none_or(|root| root_order(span) < root_order(root))
+            {
+                trace.root = Some(span.clone());
+            }
+        }
+        self.touched_traces
+            .iter()
+            .map(|trace_id| {
+                let explicit = self.traces.get(trace_id).cloned().unwrap_or_else(|| TracePiece::new(trace_id.clone()));
+                TraceRow::derive(&explicit, &aggregates.remove(trace_id).unwrap_or_default())
+            })
+            .collect()
+    }
+}
+
+/// The root as the stores read it: the earliest-starting span without a
+/// parent, spans without a start last, then by id in byte order.
+fn root_order(span: &SpanPiece) -> (bool, Option<agentrace_core::time::Timestamp>, &str) {
+    (span.start_time.is_none(), span.start_time, span.span_id.as_str())
+}
+
 /// What a trace row derives from its spans, read by a backend after the
 /// batch's spans are written.
 #[derive(Debug, Clone, Default, PartialEq)]
