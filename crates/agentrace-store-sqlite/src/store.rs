@@ -231,6 +231,30 @@ pub(crate) fn trace_from_row(row: &Row<'_>) -> rusqlite::Result<(StoredTrace, i3
     Ok((trace, row.get(14)?))
 }
 
+/// A trace row as the parameters of the trace INSERT and UPDATE: the
+/// columns in table order from `trace_id` to `sent_fields`, then `now`.
+fn trace_row_params(row: &TraceRow, now: &str) -> Vec<Box<dyn rusqlite::ToSql>> {
+    let trace = &row.trace;
+    vec![
+        Box::new(trace.trace_id.as_str().to_owned()),
+        Box::new(trace.session_id.clone()),
+        Box::new(trace.user_id.clone()),
+        Box::new(trace.project.clone()),
+        Box::new(trace.name.clone()),
+        Box::new(trace.start_time.map(to_fixed_text)),
+        Box::new(trace.end_time.map(to_fixed_text)),
+        Box::new(trace.duration_ms),
+        Box::new(trace.input.as_ref().map(json_text)),
+        Box::new(trace.output.as_ref().map(json_text)),
+        Box::new(trace.status.as_str()),
+        Box::new(trace.error.clone()),
+        Box::new(Value::Object(trace.metadata.clone()).to_string()),
+        Box::new(serde_json::to_string(&trace.tags).unwrap_or_else(|_| "[]".into())),
+        Box::new(row.sent_fields),
+        Box::new(now.to_owned()),
+    ]
+}
+
 fn write_batch(connection: &mut Connection, mut folded: FoldedBatch) -> Result<(), StoreError> {
     let transaction =
         connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(store_error)?;
@@ -252,14 +276,21 @@ fn write_batch(connection: &mut Connection, mut folded: FoldedBatch) -> Result<(
         }
     }
     let mut existing_traces = HashMap::new();
+    // A trace not stored yet gets the row the batch alone makes (its final
+    // row when the batch brings it whole, as most do), not an empty row
+    // rewritten once its spans are in.
+    let mut provisional: HashMap<TraceId, TraceRow> =
+        folded.provisional_rows().into_iter().map(|row| (row.trace.trace_id.clone(), row)).collect();
+    let mut created = HashMap::new();
     {
         let mut select = transaction
             .prepare_cached(&format!("SELECT {TRACE_COLUMNS} FROM agent.traces WHERE trace_id = ?1"))
             .map_err(store_error)?;
-        let mut ensure = transaction
+        let mut insert = transaction
             .prepare_cached(
-                "INSERT INTO agent.traces (trace_id, session_id, created_at, updated_at) VALUES (?1, ?1, ?2, ?2) \
-                 ON CONFLICT (trace_id) DO NOTHING",
+                "INSERT INTO agent.traces (trace_id, session_id, user_id, project, name, start_time, end_time, \
+                 duration_ms, input, output, status, error, metadata, tags, sent_fields, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
             )
             .map_err(store_error)?;
         for trace_id in &folded.touched_traces {
@@ -269,7 +300,9 @@ fn write_batch(connection: &mut Connection, mut folded: FoldedBatch) -> Result<(
                     existing_traces.insert(trace_id.clone(), TraceRow::explicit_piece(trace, sent_fields));
                 }
                 None => {
-                    ensure.execute(params![trace_id.as_str(), now]).map_err(store_error)?;
+                    let row = provisional.remove(trace_id).expect("a provisional row per touched trace");
+                    insert.execute(rusqlite::params_from_iter(trace_row_params(&row, &now))).map_err(store_error)?;
+                    created.insert(trace_id.clone(), row);
                 }
             }
         }
@@ -346,27 +379,11 @@ fn write_batch(connection: &mut Connection, mut folded: FoldedBatch) -> Result<(
                 .map_err(store_error)?;
             let root = root.query_row([trace_id], span_from_row).optional().map_err(store_error)?;
             let aggregates = SpanAggregates { earliest_start, latest_end, root: root.map(|root| root.span) };
-            let TraceRow { trace, sent_fields } = TraceRow::derive(&explicit, &aggregates);
-            update
-                .execute(params![
-                    trace_id,
-                    trace.session_id,
-                    trace.user_id,
-                    trace.project,
-                    trace.name,
-                    trace.start_time.map(to_fixed_text),
-                    trace.end_time.map(to_fixed_text),
-                    trace.duration_ms,
-                    trace.input.as_ref().map(json_text),
-                    trace.output.as_ref().map(json_text),
-                    trace.status.as_str(),
-                    trace.error,
-                    Value::Object(trace.metadata).to_string(),
-                    serde_json::to_string(&trace.tags).unwrap_or_else(|_| "[]".into()),
-                    sent_fields,
-                    now,
-                ])
-                .map_err(store_error)?;
+            let row = TraceRow::derive(&explicit, &aggregates);
+            if created.get(&explicit.trace_id) == Some(&row) {
+                continue;
+            }
+            update.execute(rusqlite::params_from_iter(trace_row_params(&row, &now))).map_err(store_error)?;
         }
     }
     write_attachments(&transaction, &folded.attachments, &now)?;

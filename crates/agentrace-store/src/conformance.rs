@@ -214,6 +214,48 @@ where
     assert_eq!(trace.input, Some(json!({"question": "asked of root"})));
 }
 
+/// A trace that arrives whole in one write gets its row written once, as
+/// the batch makes it, not created empty and rewritten once its spans are
+/// in: a rewrite costs a new version of the row and of its index entries.
+/// `rewritten` lists the trace ids of every rewrite of a stored trace row
+/// so far (each store counts them with a trigger), sorted.
+pub async fn whole_traces_are_written_once<F, Fut>(store: Arc<dyn TraceStore>, rewritten: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Vec<String>>,
+{
+    let mut named = TracePiece::new(trace_id("t-named"));
+    named.session_id = Some("conversation".into());
+    named.name = Some("checkout".into());
+    let mut root = span("t-whole", "root", None, SpanType::Agent, 1, 5);
+    root.input = Some(json!({"question": "asked of root"}));
+    let batch = WriteBatch {
+        traces: vec![named],
+        spans: vec![
+            span("t-whole", "child", Some("root"), SpanType::ModelCall, 2, 3),
+            root,
+            span("t-whole", "late-root", None, SpanType::Agent, 4, 6),
+            span("t-named", "root", None, SpanType::Agent, 1, 2),
+        ],
+        ..WriteBatch::default()
+    };
+    store.write(batch).await.unwrap();
+    assert_eq!(rewritten().await, Vec::<String>::new(), "whole traces are written once");
+    let whole = store.trace(&trace_id("t-whole")).await.unwrap().unwrap().trace;
+    assert_eq!(
+        (whole.name.as_deref(), whole.start_time, whole.end_time),
+        (Some("agent-root"), Some(at(1)), Some(at(6)))
+    );
+    assert_eq!(whole.input, Some(json!({"question": "asked of root"})));
+    let named = store.trace(&trace_id("t-named")).await.unwrap().unwrap().trace;
+    assert_eq!((named.session_id.as_str(), named.name.as_deref()), ("conversation", Some("checkout")));
+
+    // A later span that moves the trace's end rewrites the stored row.
+    store.write(spans_only(vec![span("t-whole", "tool", Some("root"), SpanType::ToolCall, 5, 9)])).await.unwrap();
+    assert_eq!(rewritten().await, ["t-whole"]);
+    assert_eq!(store.trace(&trace_id("t-whole")).await.unwrap().unwrap().trace.end_time, Some(at(9)));
+}
+
 pub async fn children_may_arrive_before_parents(store: Arc<dyn TraceStore>) {
     let child = span("t-order", "child", Some("parent"), SpanType::ModelCall, 2, 3);
     let parent = span("t-order", "parent", None, SpanType::Node, 1, 4);
