@@ -439,8 +439,8 @@ struct StoredRows {
 
 /// Opens the transaction, creates the touched traces' missing rows (as the
 /// batch alone makes them: `provisional`), locks them all in trace-id order
-/// and reads what the batch merges into. Nothing
-/// of the batch is written yet, so losing a race here costs a retry only.
+/// and reads what the batch merges into. Nothing of the batch is written
+/// yet, so losing a race here costs a retry only.
 async fn lock_and_read(
     client: &deadpool_postgres::Object,
     statements: &WriteStatements,

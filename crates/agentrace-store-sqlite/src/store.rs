@@ -279,8 +279,7 @@ fn write_batch(connection: &mut Connection, mut folded: FoldedBatch) -> Result<(
     // A trace not stored yet gets the row the batch alone makes (its final
     // row when the batch brings it whole, as most do), not an empty row
     // rewritten once its spans are in.
-    let mut provisional: HashMap<TraceId, TraceRow> =
-        folded.provisional_rows().into_iter().map(|row| (row.trace.trace_id.clone(), row)).collect();
+    let provisional = folded.provisional_rows();
     let mut created = HashMap::new();
     {
         let mut select = transaction
@@ -293,14 +292,14 @@ fn write_batch(connection: &mut Connection, mut folded: FoldedBatch) -> Result<(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
             )
             .map_err(store_error)?;
-        for trace_id in &folded.touched_traces {
+        // One provisional row per touched trace, in the same order.
+        for (trace_id, row) in folded.touched_traces.iter().zip(provisional) {
             let stored = select.query_row([trace_id.as_str()], trace_from_row).optional().map_err(store_error)?;
             match stored {
                 Some((trace, sent_fields)) => {
                     existing_traces.insert(trace_id.clone(), TraceRow::explicit_piece(trace, sent_fields));
                 }
                 None => {
-                    let row = provisional.remove(trace_id).expect("a provisional row per touched trace");
                     insert.execute(rusqlite::params_from_iter(trace_row_params(&row, &now))).map_err(store_error)?;
                     created.insert(trace_id.clone(), row);
                 }

@@ -311,14 +311,13 @@ impl FoldedBatch {
             })
             .collect()
     }
-}
 
-impl FoldedBatch {
     /// The touched traces' rows as they would be if nothing of them were
     /// stored yet: the batch's explicit fields, and what the batch's own
     /// spans derive. For a trace the batch brings whole, as most do, that
     /// is its final row, so a backend can create the row with it instead of
-    /// creating an empty row and rewriting it once the spans are in.
+    /// creating an empty row and rewriting it once the spans are in. One
+    /// row per touched trace, in the order of `touched_traces`.
     pub fn provisional_rows(&self) -> Vec<TraceRow> {
         let mut aggregates: HashMap<&TraceId, SpanAggregates> = HashMap::with_capacity(self.touched_traces.len());
         for ((trace_id, _), span) in &self.spans {
