@@ -7,10 +7,11 @@
 //! `agentrace serve` on each, and times the reads users make all day — the
 //! trace list's first page and filtered pages, a 1,000-span and a 50-span
 //! trace, a session, 24-hour statistics — through the HTTP API and directly
-//! through the store trait, in rounds alternating between the two sizes. It prints p50 / p95 / p99 at both sizes, the
-//! growth between them, and each target met or missed; the exit code is 2
-//! when one was missed. `--smoke` runs the same code at a tiny size so CI
-//! can check it still works.
+//! through the store trait, in rounds alternating between the two sizes.
+//! It prints p50 / p95 / p99 at both sizes, the growth between them, and
+//! each target met or missed; the exit code is 2 when one was missed.
+//! `--smoke` runs the same code at a tiny size so CI can check it still
+//! works.
 //!
 //! The server is the ingestion benchmark's module, shared so every
 //! benchmark starts and watches it the same way.
