@@ -6,14 +6,20 @@
 use std::sync::Arc;
 
 use agentrace_store_postgres::PostgresStore;
-use agentrace_testkit::postgres::fresh_database;
+use agentrace_testkit::postgres::{fresh_database, TestDatabase};
 
-#[tokio::test]
-async fn a_span_that_changes_nothing_in_its_trace_leaves_the_trace_row_alone() {
+/// A migrated database, the store on it, and a connection of the test's own.
+async fn migrated_store() -> (TestDatabase, PostgresStore, tokio_postgres::Client) {
     let database = fresh_database().await.expect("a fresh PostgreSQL database");
     agentrace_store_postgres::migrations::apply_url(database.url()).await.expect("migrate");
     let store = PostgresStore::connect(database.url(), 2).await.expect("connect");
     let client = database.connect().await.unwrap();
+    (database, store, client)
+}
+
+#[tokio::test]
+async fn a_span_that_changes_nothing_in_its_trace_leaves_the_trace_row_alone() {
+    let (_database, store, client) = migrated_store().await;
     let row_version = || async {
         client
             .query_one("SELECT xmin::text FROM agent.traces WHERE trace_id = 't-rows'", &[])
@@ -28,10 +34,7 @@ async fn a_span_that_changes_nothing_in_its_trace_leaves_the_trace_row_alone() {
 /// by a row trigger on UPDATE.
 #[tokio::test]
 async fn a_trace_that_arrives_whole_is_written_once() {
-    let database = fresh_database().await.expect("a fresh PostgreSQL database");
-    agentrace_store_postgres::migrations::apply_url(database.url()).await.expect("migrate");
-    let store = PostgresStore::connect(database.url(), 2).await.expect("connect");
-    let client = database.connect().await.unwrap();
+    let (_database, store, client) = migrated_store().await;
     client
         .batch_execute(
             "CREATE TABLE trace_rewrites (trace_id TEXT);

@@ -295,8 +295,8 @@ impl FoldedBatch {
     }
 
     /// Merges the folded traces into the stored explicit fields; touched
-    /// traces without a piece of their own come back as empty pieces so the
-    /// backend creates their rows.
+    /// traces without a piece of their own come back as empty pieces, from
+    /// which the backend derives their rows.
     pub fn merged_traces(&self, mut existing: HashMap<TraceId, TracePiece>) -> Vec<TracePiece> {
         self.touched_traces
             .iter()
