@@ -40,3 +40,63 @@ async fn the_stored_span_lookup_matches_both_key_columns_in_any_index() {
     assert!(plan.contains("Index Cond"), "the lookup reads an index:\n{plan}");
     assert!(!plan.contains("Filter"), "both key columns are index conditions, none a filter:\n{plan}");
 }
+
+/// The write statements that read stored rows, with the parameters each
+/// takes (every one is cast in the statement, so `PREPARE` needs no types).
+const READING_WRITES: [(&str, &str); 5] = [
+    ("lock_traces", include_str!("../src/queries/lock_traces.sql")),
+    ("select_spans", include_str!("../src/queries/select_spans_by_key.sql")),
+    ("span_extents", include_str!("../src/queries/span_extents.sql")),
+    ("root_spans", include_str!("../src/queries/root_spans.sql")),
+    ("update_traces", include_str!("../src/queries/update_traces.sql")),
+];
+
+/// The generic plan of each reading write statement, prepared on `client`.
+async fn generic_plans(client: &tokio_postgres::Client) -> Vec<(&'static str, String)> {
+    let mut plans = Vec::new();
+    for (name, sql) in READING_WRITES {
+        let parameters = (1..=30).take_while(|n| sql.contains(&format!("${n}"))).count();
+        client.batch_execute(&format!("PREPARE {name} AS {sql}")).await.unwrap();
+        let nulls = vec!["NULL"; parameters].join(", ");
+        let plan: Vec<String> = client
+            .query(&format!("EXPLAIN EXECUTE {name}({nulls})"), &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        plans.push((name, plan.join("\n")));
+    }
+    plans
+}
+
+/// Write statements are prepared once per connection and their plans kept.
+/// Prepared on a new database, where every table is still empty and never
+/// analysed, a plan that scans a whole table looks cheapest, and it would
+/// stay in use as the table grows: each write would read every stored
+/// trace. The write connections' settings keep each lookup on its index.
+#[tokio::test]
+async fn write_statements_prepared_on_a_new_database_read_through_indexes() {
+    let database = fresh_database().await.expect("a fresh PostgreSQL database");
+    agentrace_store_postgres::migrations::apply_url(database.url()).await.expect("migrate");
+
+    // The counterexample: with PostgreSQL's defaults, some of these plans
+    // scan a table.
+    let defaults = database.connect().await.unwrap();
+    defaults.batch_execute("SET plan_cache_mode = force_generic_plan").await.unwrap();
+    let scanning: Vec<&str> = generic_plans(&defaults)
+        .await
+        .into_iter()
+        .filter(|(_, plan)| plan.contains("Seq Scan"))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(!scanning.is_empty(), "with the default settings, some write statement scans a table");
+
+    let writer = database.connect().await.unwrap();
+    for (name, value) in agentrace_store_postgres::store::WRITER_SETTINGS {
+        writer.batch_execute(&format!("SET {name} = '{value}'")).await.unwrap();
+    }
+    for (name, plan) in generic_plans(&writer).await {
+        assert!(!plan.contains("Seq Scan"), "{name} reads through an index, not a table scan:\n{plan}");
+    }
+}
