@@ -252,11 +252,20 @@ impl Writer {
     }
 }
 
-async fn write_jobs(store: &dyn TraceStore, jobs: Vec<Job>, items: usize) {
-    let mut combined = WriteBatch::default();
-    for job in &jobs {
-        combined.extend(job.batch.clone());
-    }
+async fn write_jobs(store: &dyn TraceStore, mut jobs: Vec<Job>, items: usize) {
+    // The requests of a batch of several keep their own data, to be written
+    // one by one should the batch fail; a batch of one request has nothing
+    // to fall back on, so its data moves instead of being copied.
+    let combined = match jobs.as_mut_slice() {
+        [only] => std::mem::take(&mut only.batch),
+        several => {
+            let mut combined = WriteBatch::default();
+            for job in several.iter() {
+                combined.extend(job.batch.clone());
+            }
+            combined
+        }
+    };
     let started = Instant::now();
     let result = store.write(combined).await;
     let elapsed = started.elapsed();
