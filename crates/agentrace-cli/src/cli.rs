@@ -263,7 +263,7 @@ pub struct ServeSettings {
 
     /// Approximate memory, in bytes, that pieces waiting for the writer may
     /// hold before requests are answered 429.
-    #[arg(long, env = "AGENTRACE_QUEUE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    #[arg(long, env = "AGENTRACE_QUEUE_BYTES", default_value_t = agentrace_ingest::pipeline::DEFAULT_QUEUE_BYTES)]
     pub queue_bytes: usize,
 
     /// Most items written in one transaction.
