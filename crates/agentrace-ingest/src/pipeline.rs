@@ -52,7 +52,7 @@ pub struct PipelineConfig {
 
 /// The queue's default memory budget. The writer needs about as much again
 /// for the batches it is writing, and request bodies are parsed beside
-/// both. A 100,000-span burst from 64 clients peaked at 212–222 MB of
+/// both. A 100,000-span burst from 64 clients peaked at 213–230 MB of
 /// server RSS with 48 MiB, and at 234–259 MB with 64 MiB: too near the
 /// 256 MB a server is meant to stay under.
 pub const DEFAULT_QUEUE_BYTES: usize = 48 * 1024 * 1024;
