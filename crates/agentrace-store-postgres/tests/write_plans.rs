@@ -41,8 +41,9 @@ async fn the_stored_span_lookup_matches_both_key_columns_in_any_index() {
     assert!(!plan.contains("Filter"), "both key columns are index conditions, none a filter:\n{plan}");
 }
 
-/// The write statements that read stored rows, with the parameters each
-/// takes (every one is cast in the statement, so `PREPARE` needs no types).
+/// The write statements that read stored rows, each with the name it is
+/// prepared under. Every parameter is cast in the statement itself, so
+/// `PREPARE` needs no types.
 const READING_WRITES: [(&str, &str); 5] = [
     ("lock_traces", include_str!("../src/queries/lock_traces.sql")),
     ("select_spans", include_str!("../src/queries/select_spans_by_key.sql")),
