@@ -55,8 +55,8 @@ pub const WRITE_CONNECTIONS: usize = 2;
 /// Every write statement finds its rows through an index, and is prepared
 /// once with its plan cached. A plan made while a table is young (a fresh
 /// database whose statistics were never gathered) scans the whole table,
-/// and stays cached as the table grows: each write then read every trace
-/// row. Ruling sequential scans out keeps the index plans whatever the
+/// and stays cached as the table grows, until autovacuum analyses it: each
+/// write meanwhile reads every trace row. Ruling sequential scans out keeps the index plans whatever the
 /// statistics say, and with that the generic plan is always as good as one
 /// made for the parameters at hand: planning a statement anew for each
 /// batch cost more than running it (170 µs against 100 µs for the trace
