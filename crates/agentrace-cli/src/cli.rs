@@ -266,9 +266,12 @@ pub struct ServeSettings {
     #[arg(long, env = "AGENTRACE_QUEUE_BYTES", default_value_t = agentrace_ingest::pipeline::DEFAULT_QUEUE_BYTES)]
     pub queue_bytes: usize,
 
-    /// Most items written in one transaction.
-    #[arg(long, env = "AGENTRACE_BATCH_ITEMS", default_value_t = 4_000)]
-    pub batch_items: usize,
+    /// Items (spans and trace pieces) after which the writer stops adding
+    /// requests to a transaction (requests are not cut to fit). By default the
+    /// store's own figure: 500 on PostgreSQL, which writes two batches at
+    /// once, and 4,000 on SQLite, which writes one.
+    #[arg(long, env = "AGENTRACE_BATCH_ITEMS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_items: Option<u64>,
 
     /// How long, in milliseconds, the writer waits for more requests to join
     /// a batch that is not full.

@@ -33,7 +33,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         PipelineConfig {
             queue_items: settings.queue_items,
             queue_bytes: settings.queue_bytes,
-            batch_items: settings.batch_items,
+            batch_items: settings.batch_items.map(|items| items as usize),
             linger: Duration::from_millis(settings.batch_linger_ms),
             ..PipelineConfig::default()
         },

@@ -15,10 +15,10 @@
 //! commits, so the time the database spends committing no longer leaves
 //! the server idle, nor the server's turnaround leave the database idle.
 //! Each request is still acknowledged only once its own batch committed.
-//! A request touching a trace that a batch in flight touches waits for that
-//! batch (see [`writer`]), so the requests of one trace commit in arrival
-//! order; the store keeps concurrent writes of one trace from interleaving
-//! in any case (other processes may share its database).
+//! The part of a request touching a trace that a batch in flight touches
+//! waits for that batch (see [`writer`]), so the requests of one trace
+//! commit in arrival order; the store keeps concurrent writes of one trace
+//! from interleaving in any case (other processes may share its database).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -26,11 +26,12 @@ use std::time::{Duration, Instant};
 
 use std::hash::{Hash, Hasher};
 
+use agentrace_core::TraceId;
 use agentrace_store::{StoreError, TraceStore, WriteBatch};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinHandle;
 
-use self::writer::{Job, Writer};
+use self::writer::{Acknowledgement, Job, Writer};
 
 mod writer;
 
@@ -42,8 +43,10 @@ pub struct PipelineConfig {
     /// Approximate memory held by the pieces in the queue, at most
     /// ([`DEFAULT_QUEUE_BYTES`] unless configured).
     pub queue_bytes: usize,
-    /// A batch is written once it holds this many items…
-    pub batch_items: usize,
+    /// A batch is written once it holds this many items (requests are not
+    /// cut to fit, so a batch may hold more); `None` leaves the number to
+    /// the store ([`TraceStore::preferred_batch_items`])…
+    pub batch_items: Option<usize>,
     /// …or this many approximate bytes…
     pub batch_bytes: usize,
     /// …or when the first item in it has waited this long for company.
@@ -62,7 +65,7 @@ impl Default for PipelineConfig {
         PipelineConfig {
             queue_items: 100_000,
             queue_bytes: DEFAULT_QUEUE_BYTES,
-            batch_items: 4_000,
+            batch_items: None,
             batch_bytes: 16 * 1024 * 1024,
             linger: Duration::from_millis(2),
         }
@@ -165,8 +168,8 @@ impl Ingestor {
             Arc::clone(&self.byte_budget).try_acquire_many_owned(byte_cost).map_err(|_| SubmitError::QueueFull)?;
         let traces = if self.concurrent_writes { trace_hashes(&batch) } else { Vec::new() };
         let (acknowledge, acknowledged) = oneshot::channel();
-        let job =
-            Job { batch, items, bytes, traces, acknowledge, _item_permits: item_permits, _byte_permits: byte_permits };
+        let acknowledge = Acknowledgement::new(acknowledge, [item_permits, byte_permits]);
+        let job = Job { batch, items, bytes, traces, acknowledge };
         metrics::gauge!("agentrace_queue_items").increment(items as f64);
         self.jobs.send(job).map_err(|_| SubmitError::ShuttingDown)?;
         match acknowledged.await {
@@ -196,14 +199,14 @@ fn trace_hashes(batch: &WriteBatch) -> Vec<u64> {
         .map(|span| &span.trace_id)
         .chain(batch.traces.iter().map(|trace| &trace.trace_id))
         .chain(batch.attachments.iter().map(|attachment| &attachment.trace_id));
-    let mut hashes: Vec<u64> = trace_ids
-        .map(|trace_id| {
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            trace_id.hash(&mut hasher);
-            hasher.finish()
-        })
-        .collect();
+    let mut hashes: Vec<u64> = trace_ids.map(trace_hash).collect();
     hashes.sort_unstable();
     hashes.dedup();
     hashes
+}
+
+fn trace_hash(trace_id: &TraceId) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    trace_id.hash(&mut hasher);
+    hasher.finish()
 }

@@ -216,6 +216,89 @@ async fn a_request_of_a_trace_being_written_waits_for_that_write_and_others_pass
     pipeline.shutdown().await;
 }
 
+/// Exporters cut batches by size, so consecutive requests sent side by side
+/// often share a trace. Only the shared trace's part waits for the write in
+/// flight; the request's other traces are written meanwhile, and the request
+/// is acknowledged once both parts are committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_sharing_a_trace_with_a_write_in_flight_writes_its_other_traces_meanwhile() {
+    let (database, store, pipeline) = postgres_pipeline().await;
+    let ingestor = pipeline.ingestor();
+    ingestor.submit(span("t-busy", "root", "planner")).await.unwrap();
+
+    let holder = hold_traces(&database, &["t-busy"]).await;
+    let first = submit(&ingestor, span("t-busy", "step", "first name"));
+    database.wait_for_lock_waiters(1).await.unwrap();
+    let mut straddling = span("t-busy", "step", "second name");
+    straddling.extend(span("t-next", "root", "planner"));
+    let second = submit(&ingestor, straddling);
+
+    tokio::time::timeout(PATIENCE, async {
+        while !is_stored(&*store, "t-next", "root").await {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the request's other trace is written while its shared trace waits");
+    assert!(!second.is_finished(), "no acknowledgement before every part is committed");
+    assert!(!first.is_finished());
+
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    for request in [first, second] {
+        tokio::time::timeout(PATIENCE, request).await.unwrap().unwrap().expect("acknowledged");
+    }
+    let step = store.span(&TraceId::parse("t-busy").unwrap(), &SpanId::parse("step").unwrap()).await.unwrap();
+    assert_eq!(
+        step.unwrap().span.name.as_deref(),
+        Some("second name"),
+        "the shared trace's parts were written in arrival order"
+    );
+    assert_eq!(ingestor.queued_items(), 0, "every part released its share of the queue");
+    pipeline.shutdown().await;
+}
+
+/// A request whose held part the store refuses fails with the store's
+/// reason, though its other part was written: the client sends it again,
+/// and writing the same pieces twice changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_whose_held_part_the_store_refuses_fails() {
+    let (database, store, pipeline) = postgres_pipeline().await;
+    let ingestor = pipeline.ingestor();
+    database
+        .connect()
+        .await
+        .unwrap()
+        .batch_execute("ALTER TABLE agent.spans ADD CONSTRAINT no_poison CHECK (name <> 'poison')")
+        .await
+        .unwrap();
+    ingestor.submit(span("t-busy", "root", "planner")).await.unwrap();
+
+    let holder = hold_traces(&database, &["t-busy"]).await;
+    let first = submit(&ingestor, span("t-busy", "step", "search"));
+    database.wait_for_lock_waiters(1).await.unwrap();
+    let mut straddling = span("t-busy", "bad", "poison");
+    straddling.extend(span("t-next", "root", "planner"));
+    let second = submit(&ingestor, straddling);
+    tokio::time::timeout(PATIENCE, async {
+        while !is_stored(&*store, "t-next", "root").await {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the part that need not wait is written");
+    assert!(!second.is_finished(), "no answer before every part is written");
+
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    tokio::time::timeout(PATIENCE, first).await.unwrap().unwrap().expect("the first request is acknowledged");
+    let refused = tokio::time::timeout(PATIENCE, second).await.unwrap().unwrap();
+    assert!(
+        matches!(&refused, Err(SubmitError::Store(StoreError::Rejected(message))) if message.contains("no_poison")),
+        "the request gets the store's reason for its held part: {refused:?}"
+    );
+    assert!(!is_stored(&*store, "t-busy", "bad").await);
+    pipeline.shutdown().await;
+}
+
 /// Background work (the statistics rollups) yields while requests arrive:
 /// `idle_for` counts from the last submission, not from its commit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -164,6 +164,18 @@ pub trait TraceStore: query::TraceQueries + Send + Sync + 'static {
         1
     }
 
+    /// Items (spans and trace pieces) a batch should hold before it is
+    /// written: the ingest pipeline stops adding requests to a batch once
+    /// it holds this many, unless configured otherwise. A store that writes
+    /// one batch at a time loses nothing by taking everything queued and
+    /// spreads each commit's cost over more items. A store that writes
+    /// several at once wants batches just large enough to spread that cost:
+    /// what one batch takes beyond it, another connection could have been
+    /// writing meanwhile.
+    fn preferred_batch_items(&self) -> usize {
+        4_000
+    }
+
     /// A trace with its spans, or `None` when the trace is unknown.
     async fn trace(&self, trace_id: &TraceId) -> Result<Option<TraceDetail>, StoreError>;
 

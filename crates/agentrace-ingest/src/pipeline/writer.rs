@@ -1,22 +1,27 @@
 //! The writer task: gathers queued requests into batches and writes them,
 //! up to [`TraceStore::max_concurrent_writes`] batches at a time.
 //!
-//! A request touching a trace that a write in flight also touches is held
-//! back until that write has finished, and so is every later request of
-//! the same traces: two batches in flight never wait on each other's trace
-//! locks (which would leave one of them idle, holding its connection), and
-//! the requests of one trace commit in the order they arrived. Requests of
-//! other traces go ahead of the held ones.
+//! The part of a request touching a trace that a write in flight also
+//! touches is held back until that write has finished, and so is every
+//! later request's part of the same traces: two batches in flight never
+//! wait on each other's trace locks (which would leave one of them idle,
+//! holding its connection), and the requests of one trace commit in the
+//! order they arrived. The request's other traces, and requests of other
+//! traces, go ahead of the held parts. Splitting matters because exporters
+//! cut batches by size, not by trace: consecutive requests, sent side by
+//! side, often share the trace at their boundary, and holding each whole
+//! would leave one connection idle behind the other.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use agentrace_core::TraceId;
 use agentrace_store::{StoreError, TraceStore, WriteBatch};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 use tokio::task::{Id, JoinSet};
 
-use super::PipelineConfig;
+use super::{trace_hash, trace_hashes, PipelineConfig};
 
 pub(super) struct Job {
     pub(super) batch: WriteBatch,
@@ -26,10 +31,87 @@ pub(super) struct Job {
     /// empty when the store writes one batch at a time. Two traces sharing
     /// a hash only hold a request back for nothing.
     pub(super) traces: Vec<u64>,
-    pub(super) acknowledge: oneshot::Sender<Result<(), StoreError>>,
-    // Held until the job is written, so queue capacity frees only then.
-    pub(super) _item_permits: OwnedSemaphorePermit,
-    pub(super) _byte_permits: OwnedSemaphorePermit,
+    pub(super) acknowledge: Acknowledgement,
+}
+
+impl Job {
+    /// Moves the items of the traces `blocked` says must wait into a job of
+    /// their own, sharing this job's acknowledgement. `None` when no trace
+    /// or every trace is blocked: the job stays whole.
+    fn split_off(&mut self, blocked: impl Fn(u64) -> bool) -> Option<Job> {
+        let blocked_traces: HashSet<u64> = self.traces.iter().copied().filter(|trace| blocked(*trace)).collect();
+        if blocked_traces.is_empty() || blocked_traces.len() == self.traces.len() {
+            return None;
+        }
+        let is_blocked = |trace_id: &TraceId| blocked_traces.contains(&trace_hash(trace_id));
+        let batch = &mut self.batch;
+        let (spans, kept_spans) =
+            std::mem::take(&mut batch.spans).into_iter().partition(|span| is_blocked(&span.trace_id));
+        batch.spans = kept_spans;
+        let (traces, kept_traces) =
+            std::mem::take(&mut batch.traces).into_iter().partition(|trace| is_blocked(&trace.trace_id));
+        batch.traces = kept_traces;
+        let (attachments, kept_attachments) =
+            std::mem::take(&mut batch.attachments).into_iter().partition(|attachment| is_blocked(&attachment.trace_id));
+        batch.attachments = kept_attachments;
+        // Feedback takes no trace lock, so it stays with the part that goes ahead.
+        let held = WriteBatch { spans, traces, attachments, feedback: Vec::new() };
+        let held = Job {
+            items: held.item_count(),
+            bytes: held.approximate_size(),
+            traces: trace_hashes(&held),
+            acknowledge: self.acknowledge.another_part(),
+            batch: held,
+        };
+        self.items = self.batch.item_count();
+        self.bytes = self.batch.approximate_size();
+        self.traces = trace_hashes(&self.batch);
+        Some(held)
+    }
+}
+
+/// Answers a request once every part of it is written: with the first
+/// error of any part, or success. A part dropped unwritten (the writer
+/// ended abnormally) leaves the request without an answer, which its
+/// caller sees as the pipeline shutting down.
+pub(in crate::pipeline) struct Acknowledgement(Arc<Mutex<Outstanding>>);
+
+struct Outstanding {
+    sender: Option<oneshot::Sender<Result<(), StoreError>>>,
+    unwritten_parts: usize,
+    first_error: Option<StoreError>,
+    // Held until every part is written, so queue capacity frees only then.
+    _permits: [OwnedSemaphorePermit; 2],
+}
+
+impl Acknowledgement {
+    pub(in crate::pipeline) fn new(
+        sender: oneshot::Sender<Result<(), StoreError>>,
+        permits: [OwnedSemaphorePermit; 2],
+    ) -> Self {
+        let outstanding =
+            Outstanding { sender: Some(sender), unwritten_parts: 1, first_error: None, _permits: permits };
+        Acknowledgement(Arc::new(Mutex::new(outstanding)))
+    }
+
+    fn another_part(&self) -> Self {
+        self.0.lock().expect("acknowledgement lock").unwritten_parts += 1;
+        Acknowledgement(Arc::clone(&self.0))
+    }
+
+    fn part_written(self, result: Result<(), StoreError>) {
+        let mut outstanding = self.0.lock().expect("acknowledgement lock");
+        outstanding.unwritten_parts -= 1;
+        if let Err(error) = result {
+            outstanding.first_error.get_or_insert(error);
+        }
+        if outstanding.unwritten_parts == 0 {
+            let result = outstanding.first_error.take().map_or(Ok(()), Err);
+            if let Some(sender) = outstanding.sender.take() {
+                let _ = sender.send(result);
+            }
+        }
+    }
 }
 
 /// How many jobs touch each trace (by hash) in some set of jobs.
@@ -57,6 +139,10 @@ impl TraceCounts {
     fn touches_any(&self, traces: &[u64]) -> bool {
         !self.0.is_empty() && traces.iter().any(|trace| self.0.contains_key(trace))
     }
+
+    fn touches(&self, trace: u64) -> bool {
+        self.0.contains_key(&trace)
+    }
 }
 
 /// The jobs of one batch, as it is gathered.
@@ -73,15 +159,22 @@ impl Gathered {
         self.jobs.push(job);
     }
 
-    fn is_full(&self, config: &PipelineConfig) -> bool {
-        self.items >= config.batch_items || self.bytes >= config.batch_bytes
+    fn is_full(&self, limits: &BatchLimits) -> bool {
+        self.items >= limits.items || self.bytes >= limits.bytes
     }
+}
+
+/// When a batch stops taking requests.
+struct BatchLimits {
+    items: usize,
+    bytes: usize,
 }
 
 pub(super) struct Writer {
     store: Arc<dyn TraceStore>,
     queue: mpsc::UnboundedReceiver<Job>,
     config: PipelineConfig,
+    limits: BatchLimits,
     max_in_flight: usize,
     writes: JoinSet<()>,
     /// The traces of each write in flight, and all of them counted together.
@@ -107,6 +200,10 @@ impl Writer {
     pub(super) fn new(store: Arc<dyn TraceStore>, queue: mpsc::UnboundedReceiver<Job>, config: PipelineConfig) -> Self {
         Writer {
             max_in_flight: store.max_concurrent_writes().max(1),
+            limits: BatchLimits {
+                items: config.batch_items.unwrap_or_else(|| store.preferred_batch_items()),
+                bytes: config.batch_bytes,
+            },
             store,
             queue,
             config,
@@ -168,15 +265,23 @@ impl Writer {
         tracing::info!("ingest queue drained; writer stopped");
     }
 
-    /// Adds `job` to the batch, or holds it back when it touches a trace
-    /// that a write in flight or an older held request touches.
-    fn accept(&mut self, job: Job, batch: &mut Gathered) {
-        if self.in_flight_traces.touches_any(&job.traces) || self.held_traces.touches_any(&job.traces) {
-            self.held_traces.add(&job.traces);
-            self.held.push_back(job);
-        } else {
+    /// Adds `job` to the batch, holding back its part of the traces that a
+    /// write in flight or an older held request touches.
+    fn accept(&mut self, mut job: Job, batch: &mut Gathered) {
+        if !self.in_flight_traces.touches_any(&job.traces) && !self.held_traces.touches_any(&job.traces) {
             batch.push(job);
+            return;
         }
+        let held = match job.split_off(|trace| self.in_flight_traces.touches(trace) || self.held_traces.touches(trace))
+        {
+            Some(held) => {
+                batch.push(job);
+                held
+            }
+            None => job,
+        };
+        self.held_traces.add(&held.traces);
+        self.held.push_back(held);
     }
 
     /// Moves into the batch the held requests that no write in flight and
@@ -188,7 +293,7 @@ impl Writer {
         let mut still_held = VecDeque::with_capacity(self.held.len());
         let mut still_held_traces = TraceCounts::default();
         for job in std::mem::take(&mut self.held) {
-            let blocked = batch.is_full(&self.config)
+            let blocked = batch.is_full(&self.limits)
                 || self.in_flight_traces.touches_any(&job.traces)
                 || still_held_traces.touches_any(&job.traces);
             if blocked {
@@ -206,7 +311,7 @@ impl Writer {
     /// small, and stops once as many requests as last time have joined.
     async fn gather_from_queue(&mut self, batch: &mut Gathered) {
         let linger_until = tokio::time::Instant::now() + self.config.linger;
-        while !self.queue_finished && !batch.is_full(&self.config) {
+        while !self.queue_finished && !batch.is_full(&self.limits) {
             let next = match self.queue.try_recv() {
                 Ok(job) => Some(job),
                 Err(mpsc::error::TryRecvError::Disconnected) => {
@@ -276,7 +381,7 @@ async fn write_jobs(store: &dyn TraceStore, mut jobs: Vec<Job>, items: usize) {
         Ok(()) => {
             tracing::info!(requests = jobs.len(), items, elapsed_ms = elapsed.as_millis() as u64, "batch committed");
             for job in jobs {
-                let _ = job.acknowledge.send(Ok(()));
+                job.acknowledge.part_written(Ok(()));
             }
         }
         Err(error) if jobs.len() > 1 && !error.is_transient() => {
@@ -289,14 +394,14 @@ async fn write_jobs(store: &dyn TraceStore, mut jobs: Vec<Job>, items: usize) {
                 if let Err(error) = &result {
                     metrics::counter!("agentrace_store_errors_total", "kind" => error_kind(error)).increment(1);
                 }
-                let _ = job.acknowledge.send(result);
+                job.acknowledge.part_written(result);
             }
         }
         Err(error) => {
             tracing::error!(%error, requests = jobs.len(), items, "batch failed");
             metrics::counter!("agentrace_store_errors_total", "kind" => error_kind(&error)).increment(1);
             for job in jobs {
-                let _ = job.acknowledge.send(Err(error.clone()));
+                job.acknowledge.part_written(Err(error.clone()));
             }
         }
     }
