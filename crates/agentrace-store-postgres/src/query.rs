@@ -68,9 +68,10 @@ impl keyset::Bind for Sql {
 /// Spans whose tokens and cost count (see `agent.trace_stats`).
 pub(crate) const BILLED: &str = "s.span_type IN ('model_call', 'embedding')";
 
-/// A token count of `s.tokens_used`, when it is a JSON number.
+/// A token count of `s.tokens_used`, when it is a JSON number
+/// (`agent.token_count`, migration 014).
 pub(crate) fn token(key: &str) -> String {
-    format!("CASE WHEN jsonb_typeof(s.tokens_used -> '{key}') = 'number' THEN (s.tokens_used ->> '{key}')::numeric END")
+    format!("agent.token_count(s.tokens_used, '{key}')")
 }
 
 /// Prompt, completion and total tokens, cost and unpriced count of the

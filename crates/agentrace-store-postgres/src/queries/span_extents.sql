@@ -19,12 +19,9 @@ WITH totals AS MATERIALIZED (
     FROM agent.spans s
     CROSS JOIN LATERAL (
         SELECT s.span_type IN ('model_call', 'embedding') AS billed,
-               CASE WHEN jsonb_typeof(s.tokens_used -> 'prompt') = 'number'
-                    THEN (s.tokens_used ->> 'prompt')::numeric END AS prompt,
-               CASE WHEN jsonb_typeof(s.tokens_used -> 'completion') = 'number'
-                    THEN (s.tokens_used ->> 'completion')::numeric END AS completion,
-               CASE WHEN jsonb_typeof(s.tokens_used -> 'total') = 'number'
-                    THEN (s.tokens_used ->> 'total')::numeric END AS total
+               agent.token_count(s.tokens_used, 'prompt') AS prompt,
+               agent.token_count(s.tokens_used, 'completion') AS completion,
+               agent.token_count(s.tokens_used, 'total') AS total
     ) AS usage
     WHERE s.trace_id = ANY($1::text[])
     GROUP BY s.trace_id
