@@ -80,8 +80,10 @@ struct Outstanding {
     sender: Option<oneshot::Sender<Result<(), StoreError>>>,
     unwritten_parts: usize,
     first_error: Option<StoreError>,
-    // Held until every part is written, so queue capacity frees only then.
-    _permits: [OwnedSemaphorePermit; 2],
+    /// The request's share of the queue, given back once every part is
+    /// written, before the answer, so that a client that was answered
+    /// finds the room its request took free again.
+    permits: Option<[OwnedSemaphorePermit; 2]>,
 }
 
 impl Acknowledgement {
@@ -90,7 +92,7 @@ impl Acknowledgement {
         permits: [OwnedSemaphorePermit; 2],
     ) -> Self {
         let outstanding =
-            Outstanding { sender: Some(sender), unwritten_parts: 1, first_error: None, _permits: permits };
+            Outstanding { sender: Some(sender), unwritten_parts: 1, first_error: None, permits: Some(permits) };
         Acknowledgement(Arc::new(Mutex::new(outstanding)))
     }
 
@@ -106,6 +108,7 @@ impl Acknowledgement {
             outstanding.first_error.get_or_insert(error);
         }
         if outstanding.unwritten_parts == 0 {
+            drop(outstanding.permits.take());
             let result = outstanding.first_error.take().map_or(Ok(()), Err);
             if let Some(sender) = outstanding.sender.take() {
                 let _ = sender.send(result);
