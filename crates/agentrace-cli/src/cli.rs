@@ -267,9 +267,9 @@ pub struct ServeSettings {
     pub queue_bytes: usize,
 
     /// Items (spans and trace pieces) after which the writer stops adding
-    /// requests to a transaction (requests are not cut to fit). By default the
-    /// store's own figure: 500 on PostgreSQL, which writes two batches at
-    /// once, and 4,000 on SQLite, which writes one.
+    /// requests to a transaction (requests are not cut to fit). By default
+    /// the store's own figure: 500 on PostgreSQL, which writes two batches
+    /// at once, and 4,000 on SQLite, which writes one.
     #[arg(long, env = "AGENTRACE_BATCH_ITEMS", value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_items: Option<u64>,
 

@@ -57,8 +57,8 @@ pub const WRITE_CONNECTIONS: usize = 2;
 /// while the other was committing, and then the other found none. In the
 /// ingest benchmark's batch phase (500-span requests from 8 clients),
 /// batches of one request instead of up to three kept both connections
-/// writing: acknowledgement p99 264–313 ms instead of 331–380, peak RSS
-/// 55–59 MB instead of 92–97, at the same rate.
+/// writing: acknowledgement p99 243–313 ms instead of 331–380, peak RSS
+/// 55–61 MB instead of 92–97, at the same rate.
 pub const PREFERRED_BATCH_ITEMS: usize = 500;
 
 /// Session settings of the write connections.
