@@ -12,7 +12,7 @@
 //! side, often share the trace at their boundary, and holding each whole
 //! would leave one connection idle behind the other.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -21,7 +21,7 @@ use agentrace_store::{StoreError, TraceStore, WriteBatch};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 use tokio::task::{Id, JoinSet};
 
-use super::{trace_hash, trace_hashes, PipelineConfig};
+use super::{trace_hash, PipelineConfig};
 
 pub(super) struct Job {
     pub(super) batch: WriteBatch,
@@ -39,35 +39,39 @@ impl Job {
     /// their own, sharing this job's acknowledgement. `None` when no trace
     /// or every trace is blocked: the job stays whole.
     fn split_off(&mut self, blocked: impl Fn(u64) -> bool) -> Option<Job> {
-        let blocked_traces: HashSet<u64> = self.traces.iter().copied().filter(|trace| blocked(*trace)).collect();
-        if blocked_traces.is_empty() || blocked_traces.len() == self.traces.len() {
+        // `traces` is sorted, and so is each side of its partition.
+        let (held_traces, kept_traces): (Vec<u64>, Vec<u64>) =
+            self.traces.iter().copied().partition(|trace| blocked(*trace));
+        if held_traces.is_empty() || kept_traces.is_empty() {
             return None;
         }
-        let is_blocked = |trace_id: &TraceId| blocked_traces.contains(&trace_hash(trace_id));
+        let is_held = |trace_id: &TraceId| held_traces.binary_search(&trace_hash(trace_id)).is_ok();
         let batch = &mut self.batch;
-        let (spans, kept_spans) =
-            std::mem::take(&mut batch.spans).into_iter().partition(|span| is_blocked(&span.trace_id));
-        batch.spans = kept_spans;
-        let (traces, kept_traces) =
-            std::mem::take(&mut batch.traces).into_iter().partition(|trace| is_blocked(&trace.trace_id));
-        batch.traces = kept_traces;
-        let (attachments, kept_attachments) =
-            std::mem::take(&mut batch.attachments).into_iter().partition(|attachment| is_blocked(&attachment.trace_id));
-        batch.attachments = kept_attachments;
-        // Feedback takes no trace lock, so it stays with the part that goes ahead.
-        let held = WriteBatch { spans, traces, attachments, feedback: Vec::new() };
-        let held = Job {
-            items: held.item_count(),
-            bytes: held.approximate_size(),
-            traces: trace_hashes(&held),
-            acknowledge: self.acknowledge.another_part(),
-            batch: held,
+        let held = WriteBatch {
+            spans: take_where(&mut batch.spans, |span| is_held(&span.trace_id)),
+            traces: take_where(&mut batch.traces, |trace| is_held(&trace.trace_id)),
+            attachments: take_where(&mut batch.attachments, |attachment| is_held(&attachment.trace_id)),
+            // Feedback takes no trace lock, so it stays with the part that goes ahead.
+            feedback: Vec::new(),
         };
         self.items = self.batch.item_count();
         self.bytes = self.batch.approximate_size();
-        self.traces = trace_hashes(&self.batch);
-        Some(held)
+        self.traces = kept_traces;
+        Some(Job {
+            items: held.item_count(),
+            bytes: held.approximate_size(),
+            traces: held_traces,
+            acknowledge: self.acknowledge.another_part(),
+            batch: held,
+        })
     }
+}
+
+/// Moves the items `take` selects out of `items`, keeping the order of both.
+fn take_where<T>(items: &mut Vec<T>, take: impl Fn(&T) -> bool) -> Vec<T> {
+    let (taken, kept) = std::mem::take(items).into_iter().partition(take);
+    *items = kept;
+    taken
 }
 
 /// Answers a request once every part of it is written: with the first
