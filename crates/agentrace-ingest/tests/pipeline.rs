@@ -76,6 +76,28 @@ async fn two_writes_in_flight(
     [first, second]
 }
 
+/// A constraint the adapters know nothing of: only the store can refuse a
+/// span named "poison".
+async fn refuse_spans_named_poison(database: &TestDatabase) {
+    database
+        .connect()
+        .await
+        .unwrap()
+        .batch_execute("ALTER TABLE agent.spans ADD CONSTRAINT no_poison CHECK (name <> 'poison')")
+        .await
+        .unwrap();
+}
+
+async fn wait_until_stored(store: &dyn TraceStore, trace: &str, span: &str, expectation: &str) {
+    tokio::time::timeout(PATIENCE, async {
+        while !is_stored(store, trace, span).await {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect(expectation);
+}
+
 async fn wait_until_queued(ingestor: &Ingestor, items: usize) {
     tokio::time::timeout(PATIENCE, async {
         while ingestor.queued_items() < items {
@@ -114,15 +136,8 @@ async fn a_second_batch_is_acknowledged_while_the_first_waits_for_its_commit() {
 async fn a_request_the_store_refuses_fails_alone_with_two_batches_in_flight() {
     let (database, store, pipeline) = postgres_pipeline().await;
     let ingestor = pipeline.ingestor();
-    // A constraint the adapters know nothing of: only the store can refuse
-    // the request, after it has joined a batch with good ones.
-    database
-        .connect()
-        .await
-        .unwrap()
-        .batch_execute("ALTER TABLE agent.spans ADD CONSTRAINT no_poison CHECK (name <> 'poison')")
-        .await
-        .unwrap();
+    // The refused request joins a batch with good ones.
+    refuse_spans_named_poison(&database).await;
     ingestor.submit(span("t-held-1", "root", "planner")).await.unwrap();
     ingestor.submit(span("t-held-2", "root", "planner")).await.unwrap();
 
@@ -233,13 +248,8 @@ async fn a_request_sharing_a_trace_with_a_write_in_flight_writes_its_other_trace
     straddling.extend(span("t-next", "root", "planner"));
     let second = submit(&ingestor, straddling);
 
-    tokio::time::timeout(PATIENCE, async {
-        while !is_stored(&*store, "t-next", "root").await {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-    .expect("the request's other trace is written while its shared trace waits");
+    wait_until_stored(&*store, "t-next", "root", "the request's other trace is written while its shared trace waits")
+        .await;
     assert!(!second.is_finished(), "no acknowledgement before every part is committed");
     assert!(!first.is_finished());
 
@@ -264,13 +274,7 @@ async fn a_request_sharing_a_trace_with_a_write_in_flight_writes_its_other_trace
 async fn a_request_whose_held_part_the_store_refuses_fails() {
     let (database, store, pipeline) = postgres_pipeline().await;
     let ingestor = pipeline.ingestor();
-    database
-        .connect()
-        .await
-        .unwrap()
-        .batch_execute("ALTER TABLE agent.spans ADD CONSTRAINT no_poison CHECK (name <> 'poison')")
-        .await
-        .unwrap();
+    refuse_spans_named_poison(&database).await;
     ingestor.submit(span("t-busy", "root", "planner")).await.unwrap();
 
     let holder = hold_traces(&database, &["t-busy"]).await;
@@ -279,13 +283,7 @@ async fn a_request_whose_held_part_the_store_refuses_fails() {
     let mut straddling = span("t-busy", "bad", "poison");
     straddling.extend(span("t-next", "root", "planner"));
     let second = submit(&ingestor, straddling);
-    tokio::time::timeout(PATIENCE, async {
-        while !is_stored(&*store, "t-next", "root").await {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-    .expect("the part that need not wait is written");
+    wait_until_stored(&*store, "t-next", "root", "the part that need not wait is written").await;
     assert!(!second.is_finished(), "no answer before every part is written");
 
     holder.batch_execute("ROLLBACK").await.unwrap();
