@@ -67,11 +67,11 @@ pub const PREFERRED_BATCH_ITEMS: usize = 500;
 /// once with its plan cached. A plan made while a table is young (a fresh
 /// database whose statistics were never gathered) scans the whole table,
 /// and stays cached as the table grows, until autovacuum analyses it: each
-/// write meanwhile reads every trace row. Ruling sequential scans out keeps the index plans whatever the
-/// statistics say, and with that the generic plan is always as good as one
-/// made for the parameters at hand: planning a statement anew for each
-/// batch cost more than running it (170 µs against 100 µs for the trace
-/// update of a small batch).
+/// write meanwhile reads every trace row. Ruling sequential scans out keeps
+/// the index plans whatever the statistics say, and with that the generic
+/// plan is always as good as one made for the parameters at hand: planning
+/// a statement anew for each batch cost more than running it (170 µs
+/// against 100 µs for the trace update of a small batch).
 pub const WRITER_SETTINGS: [(&str, &str); 2] = [("enable_seqscan", "off"), ("plan_cache_mode", "force_generic_plan")];
 
 /// Attempts of a write that keeps losing to deadlocks or serialization
