@@ -12,11 +12,11 @@
 //! Each item is validated on its own: a bad item is rejected with its index,
 //! id and field, and the rest of the request is still stored.
 
+use std::collections::BTreeMap;
+
 use agentrace_core::text::sanitize_json;
 use agentrace_core::time::{from_epoch_millis, parse_rfc3339, Timestamp};
 use agentrace_core::{SpanId, SpanPiece, SpanType, Status, TokenUsage, TraceId, TracePiece};
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};

@@ -6,7 +6,7 @@
 //! share the machine with the server and PostgreSQL, so their CPU is taken
 //! from what is measured: per one-span request, reqwest (a URL parsed per
 //! request, a pooled connection checked out and back) cost the clients about
-//! 30 µs, as much as a tenth of the whole machine's work per span.
+//! 30 µs, some 15% of the whole machine's work per span.
 //!
 //! A 429 or 503 is not a failure: the client waits the `Retry-After` the
 //! server asked for and sends the same request again, as a well-behaved
