@@ -240,6 +240,11 @@ fn deserialize_item<T: serde::de::DeserializeOwned>(item: &RawValue) -> Result<T
     if !item.get().starts_with('{') {
         return Err(field_error("", "each item must be a JSON object"));
     }
+    // Tracking the path costs on every field, and only a rejected item
+    // needs it: that one is read again, with the tracking.
+    if let Ok(wire) = serde_json::from_str(item.get()) {
+        return Ok(wire);
+    }
     serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(item.get())).map_err(|error| {
         let path = error.path().to_string();
         let message = without_position(error.inner());
