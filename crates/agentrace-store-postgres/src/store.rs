@@ -38,7 +38,7 @@ use agentrace_core::{
     TraceId,
 };
 use agentrace_store::{
-    FoldedBatch, SpanAggregates, StoreError, TraceDetail, TraceRow, TraceStats, TraceStore, WriteBatch,
+    json_text, FoldedBatch, SpanAggregates, StoreError, TraceDetail, TraceRow, TraceStats, TraceStore, WriteBatch,
 };
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -214,15 +214,8 @@ pub(crate) fn trace_from_row(row: &Row) -> Result<(StoredTrace, i32), StoreError
     Ok((trace, row.get(14)))
 }
 
-fn json_text(value: &Option<Value>) -> Option<String> {
-    value.as_ref().map(value_text)
-}
-
-/// `value` as JSON text. `serde_json::to_string` writes into a byte buffer;
-/// `Value`'s `Display` (`to_string()`) goes through a formatter call per
-/// token, which showed in the profile of one-span requests.
-fn value_text(value: &Value) -> String {
-    serde_json::to_string(value).expect("a serde_json::Value always serialises")
+fn optional_json_text(value: &Option<Value>) -> Option<String> {
+    value.as_ref().map(json_text)
 }
 
 /// The spans of a batch as one array per column, for `unnest`.
@@ -258,16 +251,16 @@ impl SpanColumns {
         self.name.push(span.name.unwrap_or_default());
         self.start_time.push(span.start_time);
         self.end_time.push(span.end_time);
-        self.input.push(json_text(&span.input));
-        self.output.push(json_text(&span.output));
+        self.input.push(optional_json_text(&span.input));
+        self.output.push(optional_json_text(&span.output));
         self.model.push(span.model);
         self.provider.push(span.provider);
         self.tokens_used.push(span.tokens.and_then(|tokens| serde_json::to_string(&tokens).ok()));
         self.cost_usd.push(span.cost_usd);
         self.status.push(span.status.unwrap_or(Status::Running).as_str());
         self.error.push(span.error);
-        self.metadata.push(value_text(&Value::Object(span.metadata)));
-        self.events.push(value_text(&Value::Array(span.events)));
+        self.metadata.push(json_text(&Value::Object(span.metadata)));
+        self.events.push(json_text(&Value::Array(span.events)));
     }
 }
 
@@ -302,11 +295,11 @@ impl TraceColumns {
         self.start_time.push(trace.start_time);
         self.end_time.push(trace.end_time);
         self.duration_ms.push(trace.duration_ms);
-        self.input.push(json_text(&trace.input));
-        self.output.push(json_text(&trace.output));
+        self.input.push(optional_json_text(&trace.input));
+        self.output.push(optional_json_text(&trace.output));
         self.status.push(trace.status.as_str());
         self.error.push(trace.error);
-        self.metadata.push(value_text(&Value::Object(trace.metadata)));
+        self.metadata.push(json_text(&Value::Object(trace.metadata)));
         self.tags.push(serde_json::to_string(&trace.tags).unwrap_or_else(|_| "[]".into()));
         self.sent_fields.push(sent_fields);
     }
@@ -654,11 +647,11 @@ async fn write_feedback(
     let span_ids: Vec<Option<&str>> = feedback.iter().map(|item| item.span_id.as_ref().map(SpanId::as_str)).collect();
     let keys: Vec<&str> = feedback.iter().map(|item| item.key.as_str()).collect();
     let scores: Vec<Option<f64>> = feedback.iter().map(|item| item.score).collect();
-    let values: Vec<Option<String>> = feedback.iter().map(|item| json_text(&item.value)).collect();
+    let values: Vec<Option<String>> = feedback.iter().map(|item| optional_json_text(&item.value)).collect();
     let comments: Vec<Option<&str>> = feedback.iter().map(|item| item.comment.as_deref()).collect();
-    let corrections: Vec<Option<String>> = feedback.iter().map(|item| json_text(&item.correction)).collect();
-    let sources: Vec<Option<String>> = feedback.iter().map(|item| json_text(&item.source)).collect();
-    let metadata: Vec<String> = feedback.iter().map(|item| Value::Object(item.metadata.clone()).to_string()).collect();
+    let corrections: Vec<Option<String>> = feedback.iter().map(|item| optional_json_text(&item.correction)).collect();
+    let sources: Vec<Option<String>> = feedback.iter().map(|item| optional_json_text(&item.source)).collect();
+    let metadata: Vec<String> = feedback.iter().map(|item| json_text(&Value::Object(item.metadata.clone()))).collect();
     let created: Vec<Option<Timestamp>> = feedback.iter().map(|item| item.created_at).collect();
     client
         .execute(

@@ -25,7 +25,7 @@ use agentrace_core::{
     TraceId,
 };
 use agentrace_store::{
-    FoldedBatch, SpanAggregates, StoreError, TraceDetail, TraceRow, TraceStats, TraceStore, WriteBatch,
+    json_text, FoldedBatch, SpanAggregates, StoreError, TraceDetail, TraceRow, TraceStats, TraceStore, WriteBatch,
 };
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -139,10 +139,6 @@ pub(crate) fn store_error(error: rusqlite::Error) -> StoreError {
     }
 }
 
-fn json_text(value: &Value) -> String {
-    value.to_string()
-}
-
 fn parse_json(text: Option<String>) -> Option<Value> {
     text.and_then(|text| serde_json::from_str(&text).ok())
 }
@@ -248,7 +244,7 @@ fn trace_row_params(row: &TraceRow, now: &str) -> Vec<Box<dyn rusqlite::ToSql>> 
         Box::new(trace.output.as_ref().map(json_text)),
         Box::new(trace.status.as_str()),
         Box::new(trace.error.clone()),
-        Box::new(Value::Object(trace.metadata.clone()).to_string()),
+        Box::new(json_text(&Value::Object(trace.metadata.clone()))),
         Box::new(serde_json::to_string(&trace.tags).unwrap_or_else(|_| "[]".into())),
         Box::new(row.sent_fields),
         Box::new(now.to_owned()),
@@ -340,8 +336,8 @@ fn write_batch(connection: &mut Connection, mut folded: FoldedBatch) -> Result<(
                     span.cost_usd,
                     span.status.unwrap_or(Status::Running).as_str(),
                     span.error,
-                    Value::Object(span.metadata).to_string(),
-                    Value::Array(span.events).to_string(),
+                    json_text(&Value::Object(span.metadata)),
+                    json_text(&Value::Array(span.events)),
                     now,
                 ])
                 .map_err(store_error)?;
@@ -441,7 +437,7 @@ fn write_feedback(connection: &Connection, feedback: &[Feedback], now: &str) -> 
                 item.comment,
                 item.correction.as_ref().map(json_text),
                 item.source.as_ref().map(json_text),
-                Value::Object(item.metadata.clone()).to_string(),
+                json_text(&Value::Object(item.metadata.clone())),
                 item.created_at.map(to_fixed_text),
                 now,
             ])
